@@ -1,0 +1,82 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { ERRORS, type ErrorCode } from "../errors.js";
+import type { App } from "./context.js";
+
+const Health = z.object({ status: z.literal("ok") }).openapi("Health");
+const Readiness = z
+  .object({
+    status: z.enum(["ready", "unavailable"]),
+    checks: z.object({ database: z.string(), blobStore: z.string() }),
+  })
+  .openapi("Readiness");
+
+export const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["Operations"],
+  summary: "Liveness: the process answers",
+  responses: { 200: { description: "Alive.", content: { "application/json": { schema: Health } } } },
+});
+
+export const readyRoute = createRoute({
+  method: "get",
+  path: "/readyz",
+  tags: ["Operations"],
+  summary: "Readiness: the database and blob store are reachable",
+  responses: {
+    200: { description: "Ready.", content: { "application/json": { schema: Readiness } } },
+    503: { description: "Not ready.", content: { "application/json": { schema: Readiness } } },
+  },
+});
+
+export const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["Operations"],
+  summary: "Prometheus metrics",
+  description:
+    "Uploads by status and queue depth (from the database), stage durations, HTTP request counts and latencies (this process).",
+  responses: {
+    200: { description: "Prometheus text format.", content: { "text/plain": { schema: z.string() } } },
+  },
+});
+
+async function check(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+    return "ok";
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export function registerSystemRoutes(app: App) {
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const }, 200));
+
+  app.openapi(readyRoute, async (c) => {
+    const deps = c.get("deps");
+    const [database, blobStore] = await Promise.all([
+      check(() => deps.database.db.execute(sql`select 1`)),
+      check(() => deps.blobs.check()),
+    ]);
+    const ready = database === "ok" && blobStore === "ok";
+    return c.json(
+      { status: ready ? ("ready" as const) : ("unavailable" as const), checks: { database, blobStore } },
+      ready ? 200 : 503,
+    );
+  });
+
+  app.openapi(metricsRoute, async (c) => {
+    const registry = c.get("deps").metrics.registry;
+    return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
+  });
+
+  // Problem types are dereferenceable: each code has a short page.
+  app.get("/problems/:code", (c) => {
+    const code = c.req.param("code") as ErrorCode;
+    const e = ERRORS[code];
+    if (!e) return c.notFound();
+    return c.json({ code, status: e.status, title: e.title });
+  });
+}

@@ -1,0 +1,134 @@
+import { createRoute } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { ByteSource } from "../../audio/bytes.js";
+import { renditions, uploads } from "../../db/schema/index.js";
+import { ApiError } from "../../errors.js";
+import type { App } from "../context.js";
+import { problemResponses } from "../problem.js";
+import { isUploadId, uploadIdParam } from "./schemas.js";
+
+const EXTENSIONS: Record<string, string> = {
+  wav: "wav",
+  mp3: "mp3",
+  flac: "flac",
+  "ogg-vorbis": "ogg",
+  "ogg-opus": "opus",
+  m4a: "m4a",
+  aac: "aac",
+};
+
+export const getRenditionRoute = createRoute({
+  method: "get",
+  path: "/v1/uploads/{id}/rendition",
+  tags: ["Uploads"],
+  summary: "Download the distributed audio",
+  description:
+    "The rendition exists once the upload is decided `allow` or `label`. Supports `Range` requests and `If-None-Match` (the ETag is the SHA-256 of the file).",
+  security: [{ apiKey: [] }],
+  request: { params: uploadIdParam },
+  responses: {
+    200: {
+      description: "The whole file.",
+      content: { "audio/*": { schema: { type: "string", format: "binary" } } },
+    },
+    206: {
+      description: "The requested byte range.",
+      content: { "audio/*": { schema: { type: "string", format: "binary" } } },
+    },
+    304: { description: "Not modified (ETag matched)." },
+    ...problemResponses(401, 404, 409, 416, 429),
+  },
+});
+
+function toWebStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = iterable[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await it.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+}
+
+/** Parses a single `bytes=` range against a size; null for none, "invalid" when unsatisfiable. */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | "invalid" {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "invalid";
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) return "invalid";
+  return { start, end };
+}
+
+export function registerGetRendition(app: App) {
+  app.openapi(getRenditionRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const deps = c.get("deps");
+    const db = deps.database.db;
+    const [row] = isUploadId(id)
+      ? await db
+          .select({ upload: uploads, rendition: renditions })
+          .from(uploads)
+          .leftJoin(renditions, eq(renditions.uploadId, uploads.id))
+          .where(and(eq(uploads.id, id), eq(uploads.accountId, c.get("account").id)))
+      : [];
+    if (!row) throw new ApiError("not-found", `No upload ${id} exists for this account.`);
+    const r = row.rendition;
+    if (!r) {
+      const status = row.upload.status;
+      if (status === "received" || status === "processing" || status === "held")
+        throw new ApiError(
+          "rendition-not-ready",
+          status === "held"
+            ? "The upload is waiting for a reviewer; the rendition is made if it is approved."
+            : `The upload is still ${status}; the rendition is made once it is decided.`,
+          { uploadStatus: status, headers: status === "held" ? {} : { "retry-after": "5" } },
+        );
+      throw new ApiError(
+        "no-rendition",
+        `The upload was ${status === "failed" ? "failed" : "not allowed"}, so it has no rendition.`,
+        { uploadStatus: status },
+      );
+    }
+    const etag = `"${r.sha256}"`;
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304, { etag });
+    const source: ByteSource | null = await deps.blobs.open(r.blobKey);
+    if (!source) throw new Error(`rendition blob ${r.blobKey} is missing`);
+    const title = row.upload.metadata.title?.replace(/[^\w .()-]+/g, "_").slice(0, 100) || row.upload.id;
+    const headers: Record<string, string> = {
+      "content-type": r.contentType,
+      etag,
+      "accept-ranges": "bytes",
+      "content-disposition": `attachment; filename="${title}.${EXTENSIONS[r.format] ?? "bin"}"`,
+    };
+    const range = parseRange(c.req.header("range"), source.size);
+    if (range === "invalid")
+      throw new ApiError("range-not-satisfiable", `The file has ${source.size} bytes.`, {
+        headers: { "content-range": `bytes */${source.size}` },
+      });
+    if (range) {
+      headers["content-range"] = `bytes ${range.start}-${range.end}/${source.size}`;
+      headers["content-length"] = String(range.end - range.start + 1);
+      return c.body(toWebStream(source.stream(range.start, range.end + 1)), 206, headers);
+    }
+    headers["content-length"] = String(source.size);
+    return c.body(toWebStream(source.stream(0, source.size)), 200, headers);
+  });
+}

@@ -1,0 +1,56 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { WEBHOOK_EVENTS } from "../../db/schema/index.js";
+import { createEndpoint } from "../../webhooks/endpoints.js";
+import type { App } from "../context.js";
+import { problemResponses } from "../problem.js";
+import { endpointJson, WebhookEndpoint } from "./schemas.js";
+
+export const createWebhookRoute = createRoute({
+  method: "post",
+  path: "/v1/webhooks",
+  tags: ["Webhooks"],
+  summary: "Register a webhook endpoint",
+  description: [
+    "Events (`upload.decided`, `upload.failed`) are POSTed as JSON `{type, timestamp, data}` where `data` is the",
+    "upload record, signed per the Standard Webhooks specification: headers `webhook-id`, `webhook-timestamp`,",
+    "`webhook-signature` = `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` keyed with the base64-decoded part of",
+    "the secret after `whsec_`. Answer 2xx to acknowledge; anything else is retried with backoff",
+    "(5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default). The secret is shown only in this response.",
+  ].join("\n"),
+  security: [{ apiKey: [] }],
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .strictObject({
+              url: z.url({ protocol: /^https?$/ }).max(2000),
+              events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
+              description: z.string().max(500).optional(),
+            })
+            .openapi("WebhookEndpointInput"),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "Created. Keep the secret: it is not shown again.",
+      content: {
+        "application/json": {
+          schema: WebhookEndpoint.extend({ secret: z.string() }).openapi("WebhookEndpointCreated"),
+        },
+      },
+    },
+    ...problemResponses(401, 422, 429),
+  },
+});
+
+export function registerCreateWebhook(app: App) {
+  app.openapi(createWebhookRoute, async (c) => {
+    const input = c.req.valid("json");
+    const row = await createEndpoint(c.get("deps").database.db, c.get("account").id, input);
+    return c.json({ ...endpointJson(row), secret: row.secret }, 201);
+  });
+}

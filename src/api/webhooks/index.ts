@@ -1,0 +1,12 @@
+import type { App } from "../context.js";
+import { registerCreateWebhook } from "./create-webhook.js";
+import { registerDeleteWebhook } from "./delete-webhook.js";
+import { registerListDeliveries } from "./list-deliveries.js";
+import { registerListWebhooks } from "./list-webhooks.js";
+
+export function registerWebhookRoutes(app: App) {
+  registerCreateWebhook(app);
+  registerListWebhooks(app);
+  registerDeleteWebhook(app);
+  registerListDeliveries(app);
+}

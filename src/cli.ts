@@ -1,0 +1,216 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import {
+  createAccount,
+  createApiKey,
+  findAccountByName,
+  listAccounts,
+  listApiKeys,
+  revokeApiKey,
+} from "./accounts/accounts.js";
+import { CliError, configFromEnv, withDatabase } from "./cli/context.js";
+import { ingestCommand } from "./cli/ingest.js";
+import { envSchema } from "./config.js";
+import { WEBHOOK_EVENTS, type WebhookEventType } from "./db/schema/index.js";
+import { buildDeps } from "./deps.js";
+import { startWorker } from "./jobs/kinds.js";
+import { startServer } from "./server.js";
+import { createEndpoint } from "./webhooks/endpoints.js";
+
+const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
+  return n;
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down gracefully (a second signal exits at once). */
+function untilSignal(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`${signal}: shutting down (again to force)\n`);
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`shutdown failed: ${err}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+const program = new Command("earmark")
+  .description(
+    "Ingestion gateway for AI-era audio. Configuration comes from environment variables (`earmark config`).",
+  )
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description("Run the API and an in-process worker (the default for `npm start`)")
+  .action(async () => {
+    const server = await startServer(configFromEnv(), { worker: true, command: "start" });
+    untilSignal(server.close);
+  });
+
+program
+  .command("serve")
+  .description("Run the API only (stateless; run `earmark worker` processes beside it)")
+  .action(async () => {
+    const config = configFromEnv();
+    if (!config.databaseUrl)
+      process.stderr.write(
+        "Note: with embedded PGlite no separate worker can run; uploads wait until `earmark start`.\n",
+      );
+    const server = await startServer(config, { worker: false, command: "serve" });
+    untilSignal(server.close);
+  });
+
+program
+  .command("worker")
+  .description("Run pipeline workers only (needs DATABASE_URL to run beside a server)")
+  .option("-c, --concurrency <n>", "jobs run at once", positiveInt)
+  .action(async (opts: { concurrency?: number }) => {
+    const config = configFromEnv();
+    if (!config.databaseUrl)
+      throw new CliError(
+        "`earmark worker` needs a shared database: set DATABASE_URL to Postgres. With embedded PGlite, `earmark start` runs the worker in-process.",
+      );
+    const deps = await buildDeps(config);
+    const worker = startWorker(deps, opts.concurrency ?? Math.max(1, config.workers));
+    deps.logger.info(
+      { worker: worker.id, concurrency: opts.concurrency ?? config.workers },
+      "worker started",
+    );
+    untilSignal(async () => {
+      await worker.stop();
+      await deps.database.close();
+    });
+  });
+
+program
+  .command("migrate")
+  .description("Apply database migrations and exit (start-up also does this)")
+  .action(async () => {
+    const config = configFromEnv();
+    await withDatabase(config, "migrate", async (db) => {
+      process.stdout.write(`Migrations applied (${db.driver}).\n`);
+    });
+  });
+
+program
+  .command("config")
+  .description("List the environment variables Earmark reads, their defaults and current values")
+  .action(() => {
+    const config = configFromEnv();
+    for (const [name, schema] of Object.entries(envSchema.shape)) {
+      const s = schema as { description?: string; def?: { defaultValue?: unknown } };
+      const current = process.env[name];
+      process.stdout.write(
+        `${name}${current ? `=${name === "DATABASE_URL" ? "<set>" : current}` : ""}\n    ${s.description ?? ""}\n`,
+      );
+    }
+    process.stdout.write(
+      `\nResolved: data dir ${config.dataDir}, database ${config.databaseUrl ? "postgres" : "embedded PGlite"}, blobs ${config.blobDir}\n`,
+    );
+  });
+
+const accounts = program.command("accounts").description("Manage uploading accounts");
+accounts
+  .command("create <name>")
+  .description("Create an account")
+  .action(async (name: string) => {
+    await withDatabase(configFromEnv(), "accounts create", async ({ db }) => {
+      if (await findAccountByName(db, name)) throw new CliError(`An account named "${name}" already exists.`);
+      const account = await createAccount(db, name);
+      json({ id: account.id, name: account.name });
+    });
+  });
+accounts
+  .command("list")
+  .description("List accounts")
+  .action(async () => {
+    await withDatabase(configFromEnv(), "accounts list", async ({ db }) => {
+      for (const a of await listAccounts(db)) json({ id: a.id, name: a.name, createdAt: a.createdAt });
+    });
+  });
+
+const keys = program.command("keys").description("Manage API keys (stored hashed; shown once)");
+keys
+  .command("create")
+  .description("Create an API key for an account (creating the account if it is new)")
+  .requiredOption("-a, --account <name>", "account name")
+  .option("-n, --name <label>", "a label to recognise the key by")
+  .action(async (opts: { account: string; name?: string }) => {
+    await withDatabase(configFromEnv(), "keys create", async ({ db }) => {
+      let account = await findAccountByName(db, opts.account);
+      if (!account) {
+        account = await createAccount(db, opts.account);
+        process.stderr.write(`Created account "${opts.account}".\n`);
+      }
+      const { id, key } = await createApiKey(db, account.id, opts.name ?? null);
+      process.stderr.write(`Key ${id} for "${opts.account}". It is shown once; keep it:\n`);
+      process.stdout.write(`EARMARK_API_KEY=${key}\n`);
+    });
+  });
+keys
+  .command("list")
+  .description("List API keys (prefixes only)")
+  .option("-a, --account <name>", "only this account's keys")
+  .action(async (opts: { account?: string }) => {
+    await withDatabase(configFromEnv(), "keys list", async ({ db }) => {
+      const account = opts.account ? await findAccountByName(db, opts.account) : null;
+      if (opts.account && !account) throw new CliError(`No account named "${opts.account}".`);
+      for (const k of await listApiKeys(db, account?.id)) json(k);
+    });
+  });
+keys
+  .command("revoke <keyId>")
+  .description("Revoke an API key")
+  .action(async (keyId: string) => {
+    await withDatabase(configFromEnv(), "keys revoke", async ({ db }) => {
+      if (!(await revokeApiKey(db, keyId))) throw new CliError(`No active key ${keyId}.`);
+      process.stdout.write(`Revoked ${keyId}.\n`);
+    });
+  });
+
+const webhooks = program.command("webhooks").description("Manage webhook endpoints");
+webhooks
+  .command("add")
+  .description("Register a webhook endpoint for an account; prints its signing secret once")
+  .requiredOption("-a, --account <name>", "account name")
+  .requiredOption("-u, --url <url>", "endpoint URL (http or https)")
+  .addOption(new Option("-e, --events <events...>", "events to send").choices([...WEBHOOK_EVENTS]))
+  .action(async (opts: { account: string; url: string; events?: WebhookEventType[] }) => {
+    if (!/^https?:\/\//.test(opts.url)) throw new CliError("--url must be an http:// or https:// URL.", 2);
+    await withDatabase(configFromEnv(), "webhooks add", async ({ db }) => {
+      const account = await findAccountByName(db, opts.account);
+      if (!account) throw new CliError(`No account named "${opts.account}".`);
+      const ep = await createEndpoint(db, account.id, { url: opts.url, events: opts.events });
+      json({ id: ep.id, url: ep.url, events: ep.events, secret: ep.secret });
+    });
+  });
+
+program
+  .command("ingest <files...>")
+  .description(
+    "Run the whole pipeline on local files (same data directory / database as the server) and print one upload record per file as JSON lines",
+  )
+  .option("-m, --metadata <json>", "upload metadata for every file (JSON)")
+  .option("-o, --out <dir>", "write renditions into this directory")
+  .option("-a, --account <name>", "account to ingest as (embedded mode)", "dev")
+  .action(ingestCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CliError) {
+    process.stderr.write(`earmark: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  throw err;
+}

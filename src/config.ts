@@ -1,0 +1,165 @@
+import path from "node:path";
+import { z } from "zod";
+
+/** Parses "1GiB", "500MB", "1048576" into bytes. */
+function parseBytes(value: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)?\s*$/i.exec(value);
+  if (!m) return null;
+  const units: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    kib: 1024,
+    mb: 1e6,
+    mib: 1024 ** 2,
+    gb: 1e9,
+    gib: 1024 ** 3,
+    tb: 1e12,
+    tib: 1024 ** 4,
+  };
+  return Math.round(Number(m[1]) * (units[(m[2] ?? "b").toLowerCase()] ?? 1));
+}
+
+/** Parses "4h", "90m", "30s", "3600" into seconds. */
+function parseSeconds(value: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(value);
+  if (!m) return null;
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+  return Number(m[1]) * (units[(m[2] ?? "s").toLowerCase()] ?? 1);
+}
+
+const bytes = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const n = parseBytes(v);
+      if (n === null || n <= 0) {
+        ctx.addIssue({ code: "custom", message: `expected a size such as 1GiB or 500MB, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const seconds = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const n = parseSeconds(v);
+      if (n === null || n <= 0) {
+        ctx.addIssue({ code: "custom", message: `expected a duration such as 4h, 90m or 30s, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Every environment variable Earmark reads, with its default. The README's table is generated from this. */
+export const envSchema = z.object({
+  EARMARK_DATA_DIR: z
+    .string()
+    .min(1)
+    .default("./.earmark")
+    .describe("Data directory: embedded database, blobs, dev keys."),
+  HOST: z.string().min(1).default("127.0.0.1").describe("Interface the HTTP server listens on."),
+  PORT: int(8080, 0, 65535).describe("Port the HTTP server listens on (0 picks a free one)."),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional()
+    .describe("Postgres connection URL. Unset: embedded PGlite in the data directory."),
+  EARMARK_BLOB_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Blob store directory (default: <data dir>/blobs). Share it between nodes at scale."),
+  EARMARK_PUBLIC_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe("Base URL used in links (default: http://HOST:PORT)."),
+  EARMARK_MAX_UPLOAD_BYTES: bytes("1GiB").describe("Largest accepted upload."),
+  EARMARK_MAX_DURATION: seconds("4h").describe("Longest accepted audio."),
+  EARMARK_WORKERS: int(1, 0, 64).describe(
+    "Jobs run concurrently by the in-process worker of `earmark start` (0: none).",
+  ),
+  EARMARK_JOB_MAX_ATTEMPTS: int(5, 1, 100).describe("Attempts before an upload is failed."),
+  EARMARK_JOB_LEASE: seconds("60s").describe("How long a claimed job stays claimed without a heartbeat."),
+  EARMARK_JOB_RETRY_BASE: seconds("5s").describe("First retry delay; doubles each attempt."),
+  EARMARK_RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000).describe("API requests per account per minute."),
+  EARMARK_UPLOADS_PER_HOUR: int(1000, 1, 1_000_000).describe("Uploads per account per hour."),
+  EARMARK_WEBHOOK_RETRY: z
+    .string()
+    .default("5s,5m,30m,2h,5h,10h,10h")
+    .transform((v, ctx) => {
+      const parts = v.split(",").map((p) => parseSeconds(p));
+      if (parts.some((p) => p === null)) {
+        ctx.addIssue({ code: "custom", message: `expected comma-separated durations, got "${v}"` });
+        return z.NEVER;
+      }
+      return parts as number[];
+    })
+    .describe("Delays between webhook delivery attempts."),
+  EARMARK_WEBHOOK_TIMEOUT: seconds("10s").describe("Timeout of one webhook delivery attempt."),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  blobDir: string;
+  publicUrl: string | undefined;
+  limits: { maxUploadBytes: number; maxDurationS: number };
+  workers: number;
+  jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
+  rateLimit: { perMinute: number; uploadsPerHour: number };
+  webhooks: { retryScheduleS: number[]; timeoutMs: number };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the environment once, at start-up. Fails with every problem at once, each naming its variable.
+ *
+ * @example
+ * const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.EARMARK_DATA_DIR);
+  return {
+    dataDir,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    blobDir: path.resolve(e.EARMARK_BLOB_DIR ?? path.join(dataDir, "blobs")),
+    publicUrl: e.EARMARK_PUBLIC_URL?.replace(/\/+$/, ""),
+    limits: { maxUploadBytes: e.EARMARK_MAX_UPLOAD_BYTES, maxDurationS: e.EARMARK_MAX_DURATION },
+    workers: e.EARMARK_WORKERS,
+    jobs: {
+      maxAttempts: e.EARMARK_JOB_MAX_ATTEMPTS,
+      leaseS: e.EARMARK_JOB_LEASE,
+      retryBaseS: e.EARMARK_JOB_RETRY_BASE,
+    },
+    rateLimit: { perMinute: e.EARMARK_RATE_LIMIT_PER_MINUTE, uploadsPerHour: e.EARMARK_UPLOADS_PER_HOUR },
+    webhooks: { retryScheduleS: e.EARMARK_WEBHOOK_RETRY, timeoutMs: e.EARMARK_WEBHOOK_TIMEOUT * 1000 },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,86 @@
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema/index.js";
+
+/** The drizzle database, whichever driver is underneath. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A transaction handle; accepted wherever a Db is. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export interface Database {
+  db: Db;
+  driver: "pglite" | "postgres";
+  /** Runs every checked-in migration not yet applied. Same SQL files on both drivers. */
+  migrate(): Promise<void>;
+  /** Subscribes to a Postgres notification channel; returns an unsubscribe function. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+export type DatabaseTarget =
+  | { kind: "postgres"; url: string; maxConnections?: number }
+  | { kind: "pglite"; dataDir: string | null };
+
+/**
+ * Opens the database: Postgres through postgres.js when a URL is given, otherwise embedded PGlite in a
+ * directory (or in memory, for tests).
+ *
+ * @example
+ * const database = await openDatabase({ kind: "pglite", dataDir: "./.earmark/pglite" });
+ * await database.migrate();
+ */
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if (target.kind === "postgres") {
+    const client = postgres(target.url, {
+      max: target.maxConnections ?? 10,
+      onnotice: () => {},
+      // Fail fast at start-up rather than hang when the server is unreachable.
+      connect_timeout: 10,
+    });
+    const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    return {
+      db,
+      driver: "postgres",
+      migrate: () =>
+        migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
+      async listen(channel, onNotify) {
+        const sub = await client.listen(channel, () => onNotify());
+        return () => sub.unlisten();
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const client = target.dataDir ? await PGlite.create(target.dataDir) : await PGlite.create();
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    driver: "pglite",
+    migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
+    async listen(channel, onNotify) {
+      const unsub = await client.listen(channel, () => onNotify());
+      return () => unsub();
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Rows of a raw `db.execute()` result: postgres.js returns an array, PGlite an object with `rows`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/** The database's clock. Leases and rate windows use it so several nodes agree on time. */
+export async function dbNow(db: Db | Tx): Promise<Date> {
+  const rows = rowsOf<{ now: Date | string }>(await db.execute(sql`select now() as now`));
+  return new Date(rows[0]!.now);
+}

@@ -1,0 +1,67 @@
+import path from "node:path";
+import pino, { type Logger } from "pino";
+import { DbRateLimiter, type RateLimiter } from "./accounts/rate-limit.js";
+import type { Config } from "./config.js";
+import { type Database, openDatabase } from "./db/client.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { noPolicyBundle, type PolicyEngine } from "./pipeline/decide.js";
+import type { RenderStep } from "./pipeline/render.js";
+import type { Stage } from "./pipeline/stage.js";
+import { DEFAULT_STAGES } from "./pipeline/stages/index.js";
+import type { BlobStore } from "./storage/blob-store.js";
+import { FsBlobStore } from "./storage/fs-blob-store.js";
+
+/**
+ * Everything the app and the worker use, as values. Tests build their own (in-memory PGlite, a temp blob
+ * directory, extra stages) instead of mocking modules.
+ */
+export interface Deps {
+  config: Config;
+  database: Database;
+  blobs: BlobStore;
+  logger: Logger;
+  metrics: Metrics;
+  rateLimiter: RateLimiter;
+  stages: readonly Stage[];
+  policy: PolicyEngine;
+  renderSteps: readonly RenderStep[];
+  /** Used for webhook deliveries. */
+  fetch: typeof fetch;
+  /** Base of absolute links when there is no request to take it from (webhooks, CLI). */
+  baseUrl: string;
+}
+
+export function defaultBaseUrl(config: Config): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+}
+
+export function createLogger(config: Pick<Config, "logLevel">): Logger {
+  return pino({ level: config.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/** Opens the configured database (migrating it) and builds the default dependencies. */
+export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): Promise<Deps> {
+  const database =
+    overrides.database ??
+    (await openDatabase(
+      config.databaseUrl
+        ? { kind: "postgres", url: config.databaseUrl }
+        : { kind: "pglite", dataDir: path.join(config.dataDir, "pglite") },
+    ));
+  await database.migrate();
+  return {
+    config,
+    database,
+    blobs: overrides.blobs ?? new FsBlobStore(config.blobDir),
+    logger: overrides.logger ?? createLogger(config),
+    metrics: overrides.metrics ?? createMetrics(database.db),
+    rateLimiter: overrides.rateLimiter ?? new DbRateLimiter(database.db),
+    stages: overrides.stages ?? DEFAULT_STAGES,
+    policy: overrides.policy ?? noPolicyBundle,
+    renderSteps: overrides.renderSteps ?? [],
+    fetch: overrides.fetch ?? fetch,
+    baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),
+  };
+}

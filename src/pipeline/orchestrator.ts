@@ -1,0 +1,165 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import {
+  decisions,
+  renditions,
+  signals as signalsTable,
+  type UploadFailure,
+  type UploadRow,
+  uploads,
+} from "../db/schema/index.js";
+import type { Deps } from "../deps.js";
+import { AudioInputError } from "../errors.js";
+import { newId } from "../ids.js";
+import { loadUploadRecord } from "../uploads/record.js";
+import { emitEvent } from "../webhooks/endpoints.js";
+import { renderUpload } from "./render.js";
+import { SIGNAL_SCHEMAS, type Signals } from "./signals.js";
+import { audioSourceFor, type UploadFacts } from "./stage.js";
+
+type PipelineDeps = Pick<
+  Deps,
+  "database" | "blobs" | "logger" | "metrics" | "stages" | "policy" | "renderSteps" | "baseUrl" | "config"
+>;
+
+const TERMINAL = new Set(["decided", "held", "failed"]);
+
+export function uploadFacts(row: UploadRow): UploadFacts {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    metadata: row.metadata,
+    sha256: row.sha256,
+    sizeBytes: row.sizeBytes,
+    probe: row.probe,
+  };
+}
+
+/**
+ * The path of one upload after it was acknowledged: analyse (each stage → a stored signal), decide, render,
+ * and record the outcome with its webhook in one transaction. Safe to run again after a crash at any point:
+ * stored signals of the same stage version are reused, and a finished upload is left alone.
+ */
+export async function processUpload(
+  deps: PipelineDeps,
+  uploadId: string,
+  ctx: { signal: AbortSignal; attempt: number },
+): Promise<void> {
+  const db = deps.database.db;
+  const [row] = await db.select().from(uploads).where(eq(uploads.id, uploadId));
+  if (!row || TERMINAL.has(row.status)) return;
+  const log = deps.logger.child({ uploadId, attempt: ctx.attempt });
+  await db
+    .update(uploads)
+    .set({ status: "processing", updatedAt: sql`now()` })
+    .where(and(eq(uploads.id, uploadId), inArray(uploads.status, ["received", "processing"])));
+
+  const source = await deps.blobs.open(row.blobKey);
+  if (!source) throw new Error(`the stored audio ${row.blobKey} is missing from the blob store`);
+  const facts = uploadFacts(row);
+  const limits = { maxDurationS: deps.config.limits.maxDurationS };
+  const stored = await db.select().from(signalsTable).where(eq(signalsTable.uploadId, uploadId));
+  const signals: Partial<Signals> = {};
+
+  for (const stage of deps.stages) {
+    ctx.signal.throwIfAborted();
+    const prior = stored.find((s) => s.stage === stage.name && s.version === stage.version);
+    if (prior) {
+      (signals as Record<string, unknown>)[stage.name] = prior.data;
+      continue;
+    }
+    const started = performance.now();
+    let data: unknown;
+    try {
+      data = await stage.run(
+        { upload: facts, audio: audioSourceFor(source, row.probe, limits, ctx.signal), signals },
+        { signal: ctx.signal, logger: log.child({ stage: stage.name }), limits },
+      );
+    } catch (err) {
+      if (err instanceof AudioInputError) {
+        log.info({ stage: stage.name, code: err.code }, "upload failed: bad audio");
+        await failUpload(deps, row, {
+          code: err.code,
+          detail: err.detail,
+          stage: stage.name,
+          attempts: ctx.attempt,
+        });
+        return;
+      }
+      throw new Error(`stage ${stage.name}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
+    }
+    const durationMs = performance.now() - started;
+    // A stage that returns something off its schema is a bug; refuse to store it.
+    const parsed = SIGNAL_SCHEMAS[stage.name].parse(data);
+    await db
+      .insert(signalsTable)
+      .values({ uploadId, stage: stage.name, version: stage.version, data: parsed, durationMs })
+      .onConflictDoUpdate({
+        target: [signalsTable.uploadId, signalsTable.stage],
+        set: { version: stage.version, data: parsed, durationMs, createdAt: sql`now()` },
+      });
+    (signals as Record<string, unknown>)[stage.name] = parsed;
+    deps.metrics.stageDuration.observe({ stage: stage.name }, durationMs / 1000);
+    log.debug({ stage: stage.name, durationMs: Math.round(durationMs) }, "stage done");
+  }
+
+  const decision = await deps.policy.decide({ upload: facts, signals });
+  const rendition =
+    decision.action === "allow" || decision.action === "label"
+      ? await renderUpload(
+          deps.blobs,
+          { upload: facts, originalKey: row.blobKey, decision },
+          deps.renderSteps,
+          ctx,
+        )
+      : null;
+  const status = decision.action === "review" ? "held" : "decided";
+
+  await db.transaction(async (tx) => {
+    await tx.insert(decisions).values({
+      id: newId("dec"),
+      uploadId,
+      action: decision.action,
+      labels: decision.labels,
+      reasons: decision.reasons,
+      policyRevision: decision.policyRevision,
+      trace: decision.trace ?? null,
+      decidedBy: "policy",
+    });
+    if (rendition) {
+      await tx
+        .insert(renditions)
+        .values({ uploadId, ...rendition })
+        .onConflictDoUpdate({ target: renditions.uploadId, set: { ...rendition, createdAt: sql`now()` } });
+    }
+    await tx.update(uploads).set({ status, updatedAt: sql`now()` }).where(eq(uploads.id, uploadId));
+    if (status === "decided") {
+      const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
+      await emitEvent(tx, row.accountId, "upload.decided", record!, { maxAttempts: webhookAttempts(deps) });
+    }
+  });
+  log.info({ action: decision.action, status }, "upload decided");
+}
+
+function webhookAttempts(deps: Pick<Deps, "config">): number {
+  return deps.config.webhooks.retryScheduleS.length + 1;
+}
+
+/** Marks an upload failed with a reason the client can act on, and tells its webhooks. */
+export async function failUpload(
+  deps: Pick<Deps, "database" | "baseUrl" | "config">,
+  row: Pick<UploadRow, "id" | "accountId">,
+  failure: Omit<UploadFailure, "at">,
+): Promise<void> {
+  await deps.database.db.transaction(async (tx) => {
+    const updated = await tx
+      .update(uploads)
+      .set({ status: "failed", failure: { ...failure, at: new Date().toISOString() }, updatedAt: sql`now()` })
+      .where(and(eq(uploads.id, row.id), inArray(uploads.status, ["received", "processing"])))
+      .returning({ id: uploads.id });
+    if (updated.length === 0) return; // already finished
+    const record = await loadUploadRecord(tx, row.id, deps.baseUrl);
+    await emitEvent(tx, row.accountId, "upload.failed", record!, { maxAttempts: webhookAttempts(deps) });
+  });
+}

@@ -1,0 +1,87 @@
+import type { ByteSource } from "../audio/bytes.js";
+import { type AudioFormat, CONTENT_TYPES } from "../audio/format.js";
+import type { BlobStore } from "../storage/blob-store.js";
+import type { Decision } from "./decide.js";
+import type { UploadFacts } from "./stage.js";
+
+export interface RenderInput {
+  upload: UploadFacts;
+  /** The audio as the previous step left it (the original for the first step). */
+  source: ByteSource;
+  format: AudioFormat;
+  decision: Decision;
+}
+
+export interface RenderOutput {
+  bytes: AsyncIterable<Uint8Array>;
+  format: AudioFormat;
+}
+
+/**
+ * One transformation on the way to the distributed file (watermark embedding, C2PA signing). Steps run in
+ * order, each reading what the previous one wrote, and stream their output.
+ */
+export interface RenderStep {
+  name: string;
+  version: string;
+  apply(input: RenderInput, ctx: { signal: AbortSignal }): Promise<RenderOutput>;
+}
+
+export interface RenditionDraft {
+  blobKey: string;
+  format: AudioFormat;
+  contentType: string;
+  sha256: string;
+  sizeBytes: number;
+  steps: { name: string; version: string }[];
+}
+
+export const renditionKey = (uploadId: string) => `renditions/${uploadId}/audio`;
+
+/**
+ * Produces the rendition blob. With no steps it is the original bytes (linked, not copied). Idempotent: a
+ * retry overwrites the same key.
+ */
+export async function renderUpload(
+  blobs: BlobStore,
+  input: { upload: UploadFacts; originalKey: string; decision: Decision },
+  steps: readonly RenderStep[],
+  ctx: { signal: AbortSignal },
+): Promise<RenditionDraft> {
+  const key = renditionKey(input.upload.id);
+  if (steps.length === 0) {
+    await blobs.copy(input.originalKey, key);
+    return {
+      blobKey: key,
+      format: input.upload.probe.format,
+      contentType: CONTENT_TYPES[input.upload.probe.format],
+      sha256: input.upload.sha256,
+      sizeBytes: input.upload.sizeBytes,
+      steps: [],
+    };
+  }
+  let sourceKey = input.originalKey;
+  let format = input.upload.probe.format;
+  let result = { size: input.upload.sizeBytes, sha256: input.upload.sha256 };
+  const scratch: string[] = [];
+  for (const [i, step] of steps.entries()) {
+    ctx.signal.throwIfAborted();
+    const source = await blobs.open(sourceKey);
+    if (!source) throw new Error(`render step ${step.name}: input blob ${sourceKey} is missing`);
+    const out = await step.apply({ upload: input.upload, source, format, decision: input.decision }, ctx);
+    const outKey = i === steps.length - 1 ? key : `renditions/${input.upload.id}/step-${i}`;
+    result = await blobs.put(outKey, out.bytes);
+    if (outKey !== key) scratch.push(outKey);
+    sourceKey = outKey;
+    format = out.format;
+  }
+  for (const k of scratch) await blobs.delete(k);
+  return {
+    blobKey: key,
+    format,
+    contentType: CONTENT_TYPES[format],
+    sha256: result.sha256,
+    sizeBytes: result.size,
+    steps: steps.map((s) => ({ name: s.name, version: s.version })),
+  };
+}

@@ -1,0 +1,75 @@
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema/index.js";
+import { newId } from "../ids.js";
+import { signWebhook } from "./signing.js";
+
+export class WebhookDeliveryError extends Error {
+  override name = "WebhookDeliveryError";
+}
+
+/**
+ * Sends one delivery attempt and logs it. A 2xx answer marks the delivery delivered; anything else throws so
+ * the job queue retries it on the endpoint's schedule. Re-running a delivered one does nothing.
+ */
+export async function deliverWebhook(
+  db: Db,
+  deliveryId: string,
+  attempt: number,
+  opts: { timeoutMs: number; fetch?: typeof fetch; signal?: AbortSignal },
+): Promise<void> {
+  const [row] = await db
+    .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(eq(webhookDeliveries.id, deliveryId));
+  if (!row || row.delivery.status === "delivered") return;
+  if (!row.endpoint.enabled) return;
+  const body = JSON.stringify(row.delivery.payload);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const started = performance.now();
+  let statusCode: number | null = null;
+  let error: string | null = null;
+  try {
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(opts.timeoutMs),
+      ...(opts.signal ? [opts.signal] : []),
+    ]);
+    const res = await (opts.fetch ?? fetch)(row.endpoint.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "Earmark-Webhooks/1",
+        "webhook-id": row.delivery.eventId,
+        "webhook-timestamp": String(timestamp),
+        "webhook-signature": signWebhook(row.endpoint.secret, row.delivery.eventId, timestamp, body),
+      },
+      body,
+      signal,
+      redirect: "manual",
+    });
+    statusCode = res.status;
+    await res.body?.cancel().catch(() => {});
+    if (res.status < 200 || res.status >= 300) error = `endpoint answered HTTP ${res.status}`;
+  } catch (err) {
+    error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  }
+  const durationMs = performance.now() - started;
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(webhookAttempts)
+      .values({ id: newId("wat"), deliveryId, attempt, statusCode, error, durationMs });
+    await tx
+      .update(webhookDeliveries)
+      .set({
+        attempts: attempt,
+        ...(error ? {} : { status: "delivered" as const, deliveredAt: sql`now()` }),
+      })
+      .where(eq(webhookDeliveries.id, deliveryId));
+  });
+  if (error) throw new WebhookDeliveryError(error);
+}
+
+export async function markDeliveryFailed(db: Db, deliveryId: string): Promise<void> {
+  await db.update(webhookDeliveries).set({ status: "failed" }).where(eq(webhookDeliveries.id, deliveryId));
+}

@@ -1,0 +1,145 @@
+/**
+ * Test audio, generated in-process: PCM WAV written here, MP3/FLAC/Ogg encoded with npm encoders (WASM), so
+ * tests need no system binaries. Signals are deterministic (seeded noise) so failures reproduce.
+ */
+import encodeFlacStream from "@audio/encode-flac";
+import encodeMp3Stream from "@audio/encode-mp3";
+import encodeOggStream from "@audio/encode-ogg";
+import encodeOpusStream from "@audio/encode-opus";
+
+export interface Signal {
+  sampleRate: number;
+  channels: Float32Array[];
+}
+
+/** A small deterministic PRNG (mulberry32), for reproducible noise. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A few seconds of "music-like" audio: a melody of tones with harmonics plus a little noise. */
+export function makeSignal(opts: {
+  seconds: number;
+  sampleRate?: number;
+  channels?: number;
+  seed?: number;
+  amplitude?: number;
+}): Signal {
+  const sampleRate = opts.sampleRate ?? 44100;
+  const n = Math.round(opts.seconds * sampleRate);
+  const random = rng(opts.seed ?? 1);
+  const amplitude = opts.amplitude ?? 0.3;
+  const notes = [220, 277.18, 329.63, 440, 369.99, 293.66];
+  const channels = Array.from({ length: opts.channels ?? 2 }, (_, c) => {
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = i / sampleRate;
+      const f = notes[Math.floor(t * 2) % notes.length]! * (c === 1 ? 1.5 : 1);
+      x[i] =
+        amplitude * (0.7 * Math.sin(2 * Math.PI * f * t) + 0.2 * Math.sin(4 * Math.PI * f * t)) +
+        0.02 * (random() - 0.5);
+    }
+    return x;
+  });
+  return { sampleRate, channels };
+}
+
+export type WavSampleFormat = "u8" | "s16" | "s24" | "s32" | "f32";
+
+/** Writes a canonical WAV (PCM or IEEE float). */
+export function encodeWav(signal: Signal, format: WavSampleFormat = "s16"): Buffer {
+  const width = { u8: 1, s16: 2, s24: 3, s32: 4, f32: 4 }[format];
+  const ch = signal.channels.length;
+  const n = signal.channels[0]?.length ?? 0;
+  const dataBytes = n * ch * width;
+  const b = Buffer.alloc(44 + dataBytes);
+  b.write("RIFF", 0);
+  b.writeUInt32LE(36 + dataBytes, 4);
+  b.write("WAVEfmt ", 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(format === "f32" ? 3 : 1, 20);
+  b.writeUInt16LE(ch, 22);
+  b.writeUInt32LE(signal.sampleRate, 24);
+  b.writeUInt32LE(signal.sampleRate * ch * width, 28);
+  b.writeUInt16LE(ch * width, 32);
+  b.writeUInt16LE(width * 8, 34);
+  b.write("data", 36);
+  b.writeUInt32LE(dataBytes, 40);
+  let at = 44;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < ch; c++) {
+      const v = Math.max(-1, Math.min(1, signal.channels[c]![i]!));
+      switch (format) {
+        case "u8":
+          b.writeUInt8(Math.min(255, Math.round(v * 128 + 128)), at);
+          break;
+        case "s16":
+          b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), at);
+          break;
+        case "s24":
+          b.writeIntLE(Math.max(-8388608, Math.min(8388607, Math.round(v * 8388608))), at, 3);
+          break;
+        case "s32":
+          b.writeInt32LE(Math.max(-2147483648, Math.min(2147483647, Math.round(v * 2147483648))), at);
+          break;
+        case "f32":
+          b.writeFloatLE(v, at);
+          break;
+      }
+      at += width;
+    }
+  }
+  return b;
+}
+
+interface StreamEncoder {
+  encode(channels: Float32Array[]): Uint8Array | Promise<Uint8Array>;
+  flush(): Uint8Array | Promise<Uint8Array>;
+  free(): void;
+}
+
+async function runEncoder(encoder: StreamEncoder, signal: Signal): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  const n = signal.channels[0]?.length ?? 0;
+  for (let i = 0; i < n; i += 4096)
+    parts.push(await encoder.encode(signal.channels.map((c) => c.subarray(i, i + 4096))));
+  parts.push(await encoder.flush());
+  encoder.free();
+  return Buffer.concat(parts);
+}
+
+export async function encodeMp3(signal: Signal, bitrate = 128): Promise<Buffer> {
+  return runEncoder(
+    await encodeMp3Stream({ sampleRate: signal.sampleRate, channels: signal.channels.length, bitrate }),
+    signal,
+  );
+}
+
+export async function encodeFlac(signal: Signal, bitDepth: 16 | 24 = 16): Promise<Buffer> {
+  return runEncoder(
+    await encodeFlacStream({ sampleRate: signal.sampleRate, channels: signal.channels.length, bitDepth }),
+    signal,
+  );
+}
+
+export async function encodeOggVorbis(signal: Signal): Promise<Buffer> {
+  return runEncoder(
+    await encodeOggStream({ sampleRate: signal.sampleRate, channels: signal.channels.length }),
+    signal,
+  );
+}
+
+/** Opus encodes at 48 kHz; pass a 48 kHz signal. */
+export async function encodeOpus(signal: Signal): Promise<Buffer> {
+  return runEncoder(
+    await encodeOpusStream({ sampleRate: signal.sampleRate, channels: signal.channels.length }),
+    signal,
+  );
+}
