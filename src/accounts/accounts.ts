@@ -50,17 +50,19 @@ export async function createApiKey(
 export async function authenticateApiKey(db: Db, key: string): Promise<Account | null> {
   if (!key.startsWith(KEY_PREFIX)) return null;
   const [row] = await db
-    .select({ account: accounts, keyId: apiKeys.id })
+    .select({ account: accounts, keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
     .where(and(eq(apiKeys.hash, hashApiKey(key)), isNull(apiKeys.revokedAt)));
   if (!row) return null;
-  // Best-effort bookkeeping; a failure here must not fail the request.
-  await db
-    .update(apiKeys)
-    .set({ lastUsedAt: sql`now()` })
-    .where(eq(apiKeys.id, row.keyId))
-    .catch(() => {});
+  // Last use to the minute is enough, and saves a write on almost every request. Best effort.
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    await db
+      .update(apiKeys)
+      .set({ lastUsedAt: sql`now()` })
+      .where(eq(apiKeys.id, row.keyId))
+      .catch(() => {});
+  }
   return row.account;
 }
 

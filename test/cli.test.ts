@@ -1,0 +1,179 @@
+/** The `earmark` command as a user runs it: a real process, real data directory, real output. */
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uploadRecordSchema } from "../src/uploads/record.js";
+import { encodeFlac, encodeWav, makeSignal } from "./harness/audio.js";
+import { eventually } from "./harness/http.js";
+
+const BIN = path.resolve("bin/earmark.js");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function earmark(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const jsonLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("earmark CLI (embedded data directory)", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let wavPath: string;
+  let flacPath: string;
+  let textPath: string;
+  const wav = encodeWav(makeSignal({ seconds: 2 }));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "earmark-cli-"));
+    env = { EARMARK_DATA_DIR: path.join(dir, "data") };
+    wavPath = path.join(dir, "take.wav");
+    flacPath = path.join(dir, "take.flac");
+    textPath = path.join(dir, "notes.mp3");
+    await writeFile(wavPath, wav);
+    await writeFile(flacPath, await encodeFlac(makeSignal({ seconds: 1, seed: 3 })));
+    await writeFile(textPath, "these are notes, not audio\n");
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("lists its commands with --help", async () => {
+    const r = await earmark(["--help"], env);
+    expect(r.code).toBe(0);
+    for (const cmd of ["start", "serve", "worker", "migrate", "keys", "accounts", "webhooks", "ingest"])
+      expect(r.stdout).toContain(cmd);
+  });
+
+  it("refuses a bad configuration with a message naming the variable", async () => {
+    const r = await earmark(["accounts", "list"], {
+      ...env,
+      PORT: "eighty",
+      EARMARK_MAX_UPLOAD_BYTES: "lots",
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/PORT/);
+    expect(r.stderr).toMatch(/EARMARK_MAX_UPLOAD_BYTES: expected a size such as 1GiB/);
+    expect(r.stderr).not.toMatch(/at \w+ \(/); // no stack trace
+  });
+
+  it("says what to do when `earmark worker` has no shared database", async () => {
+    const r = await earmark(["worker"], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/DATABASE_URL/);
+  });
+
+  it("creates an API key, shown once on its own line", async () => {
+    const r = await earmark(["keys", "create", "--account", "label-co", "--name", "ci"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^EARMARK_API_KEY=em_[\w-]+$/m);
+    expect(r.stderr).toMatch(/Created account "label-co"/);
+    const list = await earmark(["keys", "list", "--account", "label-co"], env);
+    const keys = jsonLines(list.stdout);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ account: "label-co", name: "ci" });
+    expect(list.stdout).not.toContain(r.stdout.trim().split("=")[1]); // only the prefix is ever listed
+  });
+
+  it("ingests local files: a record per file as JSON lines, renditions in --out, errors per file", async () => {
+    const out = path.join(dir, "out");
+    const r = await earmark(
+      [
+        "ingest",
+        wavPath,
+        textPath,
+        flacPath,
+        "--out",
+        out,
+        "--metadata",
+        '{"kind":"podcast","title":"Local"}',
+      ],
+      env,
+    );
+    expect(r.code).toBe(1); // one file was refused
+    const lines = jsonLines(r.stdout);
+    expect(lines).toHaveLength(3);
+    const wavRecord = uploadRecordSchema.parse(lines[0]);
+    expect(wavRecord).toMatchObject({
+      status: "decided",
+      metadata: { kind: "podcast", title: "Local" },
+      file: { filename: "take.wav" },
+    });
+    expect(wavRecord.decision?.reasons[0]?.ruleId).toBe("no-policy-bundle");
+    expect(lines[1]).toMatchObject({
+      file: textPath,
+      error: { code: "unsupported-media-type", status: 415 },
+    });
+    expect(uploadRecordSchema.parse(lines[2]).file.format).toBe("flac");
+    const written = await readdir(out);
+    expect(written.sort()).toEqual([`take.${lines[0]!.id}.wav`, `take.${lines[2]!.id}.flac`].sort());
+    expect((await readFile(path.join(out, `take.${lines[0]!.id}.wav`))).equals(wav)).toBe(true);
+  });
+
+  it("refuses invalid --metadata before touching any file", async () => {
+    const r = await earmark(["ingest", wavPath, "--metadata", '{"kind":"song"}'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\/metadata\/kind/);
+  });
+
+  it("while a server holds the embedded database: says so, or goes through the server with an API key", async () => {
+    const made = await earmark(["keys", "create", "--account", "via-server"], env);
+    const key = /^EARMARK_API_KEY=(\S+)$/m.exec(made.stdout)?.[1];
+    expect(key).toBeDefined();
+    const server = spawn(process.execPath, [BIN, "start"], {
+      env: { ...process.env, ...env, PORT: "0", LOG_LEVEL: "info", DATABASE_URL: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    server.stdout.on("data", (d) => (log += d));
+    const exited = new Promise<number | null>((r) => server.on("exit", (code) => r(code)));
+    try {
+      await eventually(async () => (/earmark listening/.test(log) ? true : undefined), "the server");
+      expect(log).not.toMatch(/EARMARK_API_KEY=/); // keys exist already, so none is printed
+
+      const blocked = await earmark(["keys", "list"], env);
+      expect(blocked.code).toBe(1);
+      expect(blocked.stderr).toMatch(
+        /in use by another process \(pid \d+, `earmark start` serving http:\/\/127\.0\.0\.1:\d+\)/,
+      );
+      const noKey = await earmark(["ingest", wavPath], env);
+      expect(noKey.code).toBe(1);
+      expect(noKey.stderr).toMatch(/Set EARMARK_API_KEY to ingest through that server/);
+
+      const out = path.join(dir, "out-server");
+      const through = await earmark(["ingest", wavPath, "--out", out, "--metadata", '{"title":"Through"}'], {
+        ...env,
+        EARMARK_API_KEY: key!,
+      });
+      expect(through.code).toBe(0);
+      const [record] = jsonLines(through.stdout).map((l) => uploadRecordSchema.parse(l));
+      expect(record).toMatchObject({ status: "decided", metadata: { title: "Through" } });
+      expect((await readFile(path.join(out, `take.${record!.id}.wav`))).equals(wav)).toBe(true);
+
+      server.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      // The lock went with the server: the database is free again.
+      expect((await earmark(["keys", "list"], env)).code).toBe(0);
+    } finally {
+      server.kill("SIGKILL");
+    }
+  });
+});
