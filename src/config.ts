@@ -82,6 +82,9 @@ export const envSchema = z.object({
     .describe("Base URL used in links (default: http://HOST:PORT)."),
   EARMARK_MAX_UPLOAD_BYTES: bytes("1GiB").describe("Largest accepted upload."),
   EARMARK_MAX_DURATION: seconds("4h").describe("Longest accepted audio."),
+  EARMARK_REQUEST_TIMEOUT: seconds("1h").describe(
+    "Longest time to receive one request (Node's default of 5 min would cut off large uploads on slow links).",
+  ),
   EARMARK_WORKERS: int(1, 0, 64).describe(
     "Jobs run concurrently by the in-process worker of `earmark start` (0: none).",
   ),
@@ -115,7 +118,7 @@ export interface Config {
   databaseUrl: string | undefined;
   blobDir: string;
   publicUrl: string | undefined;
-  limits: { maxUploadBytes: number; maxDurationS: number };
+  limits: { maxUploadBytes: number; maxDurationS: number; requestTimeoutMs: number };
   workers: number;
   jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
   rateLimit: { perMinute: number; uploadsPerHour: number };
@@ -151,7 +154,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     blobDir: path.resolve(e.EARMARK_BLOB_DIR ?? path.join(dataDir, "blobs")),
     publicUrl: e.EARMARK_PUBLIC_URL?.replace(/\/+$/, ""),
-    limits: { maxUploadBytes: e.EARMARK_MAX_UPLOAD_BYTES, maxDurationS: e.EARMARK_MAX_DURATION },
+    limits: {
+      maxUploadBytes: e.EARMARK_MAX_UPLOAD_BYTES,
+      maxDurationS: e.EARMARK_MAX_DURATION,
+      requestTimeoutMs: e.EARMARK_REQUEST_TIMEOUT * 1000,
+    },
     workers: e.EARMARK_WORKERS,
     jobs: {
       maxAttempts: e.EARMARK_JOB_MAX_ATTEMPTS,

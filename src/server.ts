@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { countActiveApiKeys, createAccount, createApiKey, findAccountByName } from "./accounts/accounts.js";
@@ -10,6 +11,7 @@ import type { Worker } from "./jobs/worker.js";
 
 export interface RunningServer {
   url: string;
+  httpServer: Server;
   deps: Deps;
   worker: Worker | null;
   close(): Promise<void>;
@@ -52,7 +54,13 @@ export async function startServer(
     throw err;
   }
   const app = createApp(deps);
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  const server = serve({
+    fetch: app.fetch,
+    hostname: config.host,
+    port: config.port,
+    // Headers must arrive promptly; a large body may legitimately take long on a slow link.
+    serverOptions: { requestTimeout: config.limits.requestTimeoutMs, headersTimeout: 60_000 },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -72,6 +80,7 @@ export async function startServer(
   let closing: Promise<void> | null = null;
   return {
     url,
+    httpServer: server as Server,
     deps,
     worker,
     close() {

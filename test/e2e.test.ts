@@ -84,6 +84,11 @@ describe.each(DRIVERS)("end to end over HTTP (%s)", (driver) => {
     expect((await api("/v1/uploads")).status).toBe(200);
   });
 
+  it("gives slow large uploads an hour, but headers only a minute", () => {
+    expect(server.httpServer.requestTimeout).toBe(3600_000);
+    expect(server.httpServer.headersTimeout).toBe(60_000);
+  });
+
   it("is healthy and ready, and documents itself", async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${server.url}/readyz`)).json()).toMatchObject({ status: "ready" });

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("has working defaults for a fresh machine", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      host: "127.0.0.1",
+      port: 8080,
+      databaseUrl: undefined,
+      limits: { maxUploadBytes: 1024 ** 3, maxDurationS: 4 * 3600, requestTimeoutMs: 3600_000 },
+      workers: 1,
+      jobs: { maxAttempts: 5, leaseS: 60, retryBaseS: 5 },
+      webhooks: { retryScheduleS: [5, 300, 1800, 7200, 18000, 36000, 36000], timeoutMs: 10_000 },
+    });
+    expect(c.dataDir).toMatch(/\.earmark$/);
+    expect(c.blobDir).toBe(`${c.dataDir}/blobs`);
+  });
+
+  it("reads sizes and durations with units", () => {
+    const c = loadConfig({
+      EARMARK_MAX_UPLOAD_BYTES: "500MB",
+      EARMARK_MAX_DURATION: "90m",
+      EARMARK_JOB_LEASE: "1500ms",
+      EARMARK_WEBHOOK_RETRY: "1s, 2m,3h",
+      EARMARK_PUBLIC_URL: "https://earmark.example.org/",
+    });
+    expect(c.limits.maxUploadBytes).toBe(500_000_000);
+    expect(c.limits.maxDurationS).toBe(5400);
+    expect(c.jobs.leaseS).toBe(1.5);
+    expect(c.webhooks.retryScheduleS).toEqual([1, 120, 10800]);
+    expect(c.publicUrl).toBe("https://earmark.example.org");
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", PORT: "" }).port).toBe(8080);
+  });
+
+  it("names every bad variable at once", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: "http",
+        EARMARK_MAX_UPLOAD_BYTES: "big",
+        DATABASE_URL: "mysql://x",
+        LOG_LEVEL: "loud",
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    expect(problems).toMatch(/^PORT: /m);
+    expect(problems).toMatch(/^EARMARK_MAX_UPLOAD_BYTES: expected a size such as 1GiB/m);
+    expect(problems).toMatch(/^DATABASE_URL: must start with postgres:\/\//m);
+    expect(problems).toMatch(/^LOG_LEVEL: /m);
+  });
+});
