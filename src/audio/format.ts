@@ -128,8 +128,10 @@ export function findMpegFrames(b: Uint8Array, from: number, count: number, scanL
       if (at + 4 > b.length) break;
       h = parseMpegHeader(b, at);
     }
-    // A frame that ends exactly at the end of what we have counts: short files are allowed.
-    if (ok >= count || (at >= b.length - 4 && ok >= 1)) return i;
+    // Short files are allowed: a run that starts where the audio starts and reaches the end of what we have
+    // counts. Anywhere else it does not, or any stray sync word near the end of the bytes (one in about ten
+    // random 64 KiB blocks) would make binary data "MP3".
+    if (ok >= count || (i === from && at >= b.length - 4 && ok >= 1)) return i;
   }
   return -1;
 }
@@ -143,13 +145,24 @@ export function adtsFrameLength(b: Uint8Array, at: number): number {
   return len >= 7 ? len : 0;
 }
 
+/** Mostly printable ASCII and well-formed UTF-8 sequences (so lyrics in any script count as text). */
 function looksLikeText(b: Uint8Array): boolean {
   const n = Math.min(b.length, 4096);
   if (n === 0) return false;
   let printable = 0;
   for (let i = 0; i < n; i++) {
     const c = b[i]!;
-    if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 0xc2) printable++;
+    if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127)) {
+      printable++;
+      continue;
+    }
+    const follow = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    let ok = follow > 0;
+    for (let k = 1; ok && k <= follow && i + k < n; k++) ok = (b[i + k]! & 0xc0) === 0x80;
+    if (!ok) continue;
+    const len = Math.min(follow + 1, n - i);
+    printable += len;
+    i += len - 1;
   }
   return printable / n > 0.95;
 }

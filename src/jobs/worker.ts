@@ -56,7 +56,9 @@ export function createWorker(opts: WorkerOptions): Worker {
   const slots: Promise<void>[] = [];
   const inFlight = new Map<string, AbortController>();
   const wakeup = new Wakeup();
-  const idleWaiters: (() => void)[] = [];
+  // Each waiter holds the wake-up generation it was registered at: only an empty claim that began after that
+  // proves the queue was empty when the caller asked (an earlier claim may predate the caller's commit).
+  const idleWaiters: { since: number; resolve: () => void }[] = [];
   let unlisten: (() => Promise<void>) | null = null;
   let maintenanceTimer: NodeJS.Timeout | null = null;
 
@@ -115,7 +117,12 @@ export function createWorker(opts: WorkerOptions): Worker {
         opts.logger.error({ err: errorText(err) }, "claiming a job failed");
       }
       if (!job) {
-        if (inFlight.size === 0) for (const w of idleWaiters.splice(0)) w();
+        if (inFlight.size === 0) {
+          for (const w of idleWaiters.filter((x) => seen >= x.since)) {
+            idleWaiters.splice(idleWaiters.indexOf(w), 1);
+            w.resolve();
+          }
+        }
         await wakeup.wait(seen, pollMs);
         continue;
       }
@@ -154,13 +161,13 @@ export function createWorker(opts: WorkerOptions): Worker {
       for (const c of inFlight.values()) c.abort(new Error("worker stopping"));
       await all;
       await unlisten?.().catch(() => {});
-      for (const w of idleWaiters.splice(0)) w();
+      for (const w of idleWaiters.splice(0)) w.resolve();
     },
     idle() {
       if (!running) return Promise.reject(new Error("the worker is not running"));
       return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
         wakeup.notify();
+        idleWaiters.push({ since: wakeup.generation, resolve });
       });
     },
   };

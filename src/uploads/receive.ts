@@ -1,6 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import type { z } from "zod";
-import { type AudioFormat, type AudioProbe, SUPPORTED_FORMATS_TEXT, sniff } from "../audio/format.js";
+import type { ByteSource } from "../audio/bytes.js";
+import {
+  type AudioFormat,
+  type AudioProbe,
+  id3v2Length,
+  SUPPORTED_FORMATS_TEXT,
+  sniff,
+} from "../audio/format.js";
 import { probeAudio } from "../audio/probe/index.js";
 import { type UploadRow, uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
@@ -54,6 +61,20 @@ async function* sniffed(body: AsyncIterable<Buffer | Uint8Array>, found: { forma
   }
 }
 
+/**
+ * Sniffing calls anything behind an ID3 tag longer than the head it sees (cover art) MP3. FLAC and ADTS AAC
+ * carry ID3 tags too, so once the bytes are stored, look at what follows the tag.
+ */
+async function formatBehindLongId3(blob: ByteSource, format: AudioFormat): Promise<AudioFormat> {
+  if (format !== "mp3") return format;
+  const tag = id3v2Length(await blob.read(0, 10));
+  if (tag + 4 <= SNIFF_BYTES || tag >= blob.size) return format;
+  const after = sniff(await blob.read(tag, SNIFF_BYTES));
+  return after.kind === "audio" && (after.format === "flac" || after.format === "aac")
+    ? after.format
+    : format;
+}
+
 export interface StoredAudio {
   blobKey: string;
   sha256: string;
@@ -84,7 +105,8 @@ export async function storeAudio(
   }
   try {
     const blob = await deps.blobs.open(key);
-    const probe = await probeAudio(blob!, found.format!, { maxDurationS });
+    const format = await formatBehindLongId3(blob!, found.format!);
+    const probe = await probeAudio(blob!, format, { maxDurationS });
     return { blobKey: key, sha256: put.sha256, sizeBytes: put.size, probe };
   } catch (err) {
     await deps.blobs.delete(key);

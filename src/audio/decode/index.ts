@@ -9,6 +9,8 @@ import type { ByteSource } from "../bytes.js";
 import type { AudioFormat, AudioProbe } from "../format.js";
 import { formatDuration } from "../probe/index.js";
 import type { WavEncoding } from "../probe/wav.js";
+import { FlacIntegrityCheck } from "./flac-check.js";
+import { MpegIntegrityCheck } from "./mpeg-check.js";
 import { OggIntegrityCheck } from "./ogg-check.js";
 import { bytesPerSample, pcmToFloat } from "./pcm.js";
 
@@ -114,21 +116,41 @@ export async function* decodeAudio(
     return;
   }
   const codec = await openCodec(probe.format);
-  const ogg = probe.format === "ogg-vorbis" || probe.format === "ogg-opus" ? new OggIntegrityCheck() : null;
+  const check = integrityCheck(probe);
   const counter = new FrameCounter(probe, opts);
+  // FLAC stops where its frames do (before a trailing tag); the other decoders find their own way.
+  const end = probe.format === "flac" ? probe.audioOffset + probe.audioBytes : src.size;
   try {
-    for await (const bytes of src.stream(0, src.size)) {
-      ogg?.push(bytes);
+    for await (const bytes of src.stream(0, end)) {
+      check?.push(bytes);
       const out = await decodeChunk(codec, bytes, counter);
       if (out) yield out;
     }
-    ogg?.finish();
+    check?.finish();
     const tail = await decodeChunk(codec, null, counter);
     if (tail) yield tail;
   } finally {
     codec.free();
   }
   counter.finish();
+}
+
+/**
+ * The stream-level check for formats whose decoder skips damaged data silently: each is fed the same bytes as
+ * the decoder and throws an {@link AudioInputError} at the first damage it finds.
+ */
+function integrityCheck(probe: AudioProbe): { push(b: Uint8Array): void; finish(): void } | null {
+  switch (probe.format) {
+    case "ogg-vorbis":
+    case "ogg-opus":
+      return new OggIntegrityCheck();
+    case "flac":
+      return new FlacIntegrityCheck(probe.audioOffset);
+    case "mp3":
+      return new MpegIntegrityCheck(probe.audioOffset);
+    default:
+      return null;
+  }
 }
 
 async function decodeChunk(
@@ -160,7 +182,12 @@ class FrameCounter {
   ) {}
 
   take(d: Decoded): PcmChunk | null {
-    const length = d.channelData[0]?.length ?? 0;
+    let length = d.channelData[0]?.length ?? 0;
+    const limit = this.outputLimit();
+    if (limit !== null && this.frames + length > limit) {
+      length = Math.max(0, limit - this.frames);
+      d = { ...d, channelData: d.channelData.map((c) => c.subarray(0, length)) };
+    }
     if (length === 0) return null;
     if (this.sampleRate === 0) this.sampleRate = d.sampleRate;
     else if (d.sampleRate !== this.sampleRate)
@@ -169,10 +196,12 @@ class FrameCounter {
         `The sample rate changes mid-stream (${this.sampleRate} → ${d.sampleRate} Hz).`,
       );
     // mpg123 always returns two channels; a mono stream is duplicated, so keep one.
-    const channels =
+    let channels =
       d.channelData.length > this.probe.channels
         ? d.channelData.slice(0, this.probe.channels)
         : d.channelData;
+    const order = this.channelOrder(channels.length);
+    if (order) channels = order.map((i) => channels[i]!);
     this.frames += length;
     if (this.frames > this.opts.maxDurationS * this.sampleRate)
       throw new AudioInputError(
@@ -180,6 +209,29 @@ class FrameCounter {
         `The audio is longer than ${formatDuration(this.opts.maxDurationS)}.`,
       );
     return { channels, sampleRate: this.sampleRate };
+  }
+
+  /**
+   * Vorbis (and Opus mapping family 1) order 3 to 8 channels as Vorbis I §4.3.9 says (L C R …, LFE last); the
+   * decoders pass that order through. Everything else Earmark decodes — WAV, FLAC — and what reads the
+   * channels (loudness weights the LFE and surrounds of 5.1 by position) use the WAV/SMPTE order (L R C LFE
+   * …), so reorder.
+   */
+  private channelOrder(count: number): number[] | null {
+    const { format, details } = this.probe;
+    if (format !== "ogg-vorbis" && !(format === "ogg-opus" && details.mappingFamily === 1)) return null;
+    return VORBIS_TO_WAV_ORDER[count] ?? null;
+  }
+
+  /**
+   * ogg-opus-decoder trims the end of a stream to its last granule position but not by the pre-skip as well
+   * (RFC 7845 §4.5: the output is granule − pre-skip samples), so it returns pre-skip samples of encoder padding
+   * too many; cut them off at what the stream declares.
+   */
+  private outputLimit(): number | null {
+    if (this.probe.format !== "ogg-opus" || this.probe.durationS === null || !this.probe.details.endOfStream)
+      return null;
+    return Math.round(this.probe.durationS * this.probe.sampleRate);
   }
 
   finish(): void {
@@ -196,6 +248,15 @@ class FrameCounter {
     }
   }
 }
+
+/** For each channel count, which Vorbis-order channel goes to each WAV-order position. */
+const VORBIS_TO_WAV_ORDER: Record<number, number[]> = {
+  3: [0, 2, 1], // L C R → L R C
+  5: [0, 2, 1, 3, 4], // FL C FR RL RR → FL FR FC BL BR
+  6: [0, 2, 1, 5, 3, 4], // FL C FR RL RR LFE → FL FR FC LFE BL BR
+  7: [0, 2, 1, 6, 5, 3, 4], // FL C FR SL SR RC LFE → FL FR FC LFE BC SL SR
+  8: [0, 2, 1, 7, 5, 6, 3, 4], // FL C FR SL SR RL RR LFE → FL FR FC LFE BL BR SL SR
+};
 
 function declaredFrames(probe: AudioProbe): number | null {
   if (

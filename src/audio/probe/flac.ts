@@ -49,7 +49,11 @@ export async function probeFlac(src: ByteSource): Promise<AudioProbe> {
       throw new AudioInputError("audio-truncated", "The FLAC file ends inside its metadata.");
     if (last) break;
   }
-  if (at >= src.size)
+  // An ID3v1 tag after the last frame is not audio: the decoder would take it for part of that frame (and
+  // drop the frame), so the audio ends before it.
+  const tail = src.size - at >= 128 ? await src.read(src.size - 128, 3) : new Uint8Array(0);
+  const end = String.fromCharCode(...tail) === "TAG" ? src.size - 128 : src.size;
+  if (at >= end)
     throw new AudioInputError(
       totalSamples > 0 ? "audio-truncated" : "no-audio",
       "The FLAC file has no audio frames.",
@@ -62,7 +66,7 @@ export async function probeFlac(src: ByteSource): Promise<AudioProbe> {
     bitDepth,
     durationS: totalSamples > 0 ? totalSamples / sampleRate : null,
     audioOffset: at,
-    audioBytes: src.size - at,
+    audioBytes: end - at,
     details: { totalSamples },
   };
 }

@@ -5,7 +5,12 @@ import { type AudioProbe, adtsFrameLength, findMpegFrames, id3v2Length, parseMpe
 /** Finds the first run of MPEG frames after any ID3v2 tag, and reads a Xing/Info/VBRI frame count if present. */
 export async function probeMp3(src: ByteSource): Promise<AudioProbe> {
   const start = id3v2Length(await src.read(0, 10));
-  if (start >= src.size)
+  if (start > src.size)
+    throw new AudioInputError(
+      "audio-truncated",
+      `The ID3 tag declares ${start} bytes but the file ends after ${src.size}.`,
+    );
+  if (start === src.size)
     throw new AudioInputError("no-audio", "The file is an ID3 tag with no audio after it.");
   const head = await src.read(start, 65536);
   const rel = findMpegFrames(head, 0, 3);

@@ -1,6 +1,6 @@
 import { AudioInputError } from "../../errors.js";
 import type { ByteSource } from "../bytes.js";
-import type { AudioProbe } from "../format.js";
+import { type AudioProbe, MAX_CHANNELS } from "../format.js";
 
 /** How WAV sample words are laid out; the decoder converts each to float. */
 export type WavEncoding = "u8" | "s16" | "s24" | "s32" | "f32" | "f64" | "alaw" | "mulaw";
@@ -87,6 +87,12 @@ export async function probeWav(src: ByteSource): Promise<AudioProbe> {
   const encoding = wavEncoding(fmt.tag, fmt.bits);
   if (fmt.channels === 0)
     throw new AudioInputError("audio-header-invalid", "The WAV fmt chunk declares 0 channels.");
+  // Said before the block-align and length checks, which an absurd channel count fails for a less useful reason.
+  if (fmt.channels > MAX_CHANNELS)
+    throw new AudioInputError(
+      "unsupported-channel-count",
+      `The audio has ${fmt.channels} channels; Earmark accepts 1–${MAX_CHANNELS}.`,
+    );
   const expectedAlign = (fmt.channels * fmt.bits) / 8;
   if (fmt.blockAlign !== expectedAlign)
     throw new AudioInputError(
