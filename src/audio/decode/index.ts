@@ -236,14 +236,16 @@ class FrameCounter {
 
   finish(): void {
     if (this.frames === 0) throw new AudioInputError("no-audio", "The file decoded to no audio at all.");
-    const declared = declaredFrames(this.probe);
-    // Encoders pad and trim by up to a couple of frames; a real truncation loses far more.
-    if (declared !== null && this.frames < declared * 0.99 - 4096) {
-      const got = formatDuration(this.frames / this.sampleRate);
-      const want = formatDuration(declared / this.sampleRate);
+    const declared = declaredLength(this.probe, this.sampleRate);
+    if (declared && this.frames < declared.frames - declared.slack) {
+      const exact = (n: number) => `${n} frames (${formatDuration(n / this.sampleRate)})`;
+      const got = exact(this.frames);
+      const want = exact(declared.frames);
       throw new AudioInputError(
-        "audio-truncated",
-        `The file declares ${want} of audio but decodes to ${got}.`,
+        declared.shortfall,
+        declared.shortfall === "audio-truncated"
+          ? `The file declares ${want} of audio but decodes to ${got}.`
+          : `The file declares ${want} of audio but decodes to ${got}: corrupt frames were skipped.`,
       );
     }
   }
@@ -258,15 +260,30 @@ const VORBIS_TO_WAV_ORDER: Record<number, number[]> = {
   8: [0, 2, 1, 7, 5, 6, 3, 4], // FL C FR SL SR RL RR LFE → FL FR FC LFE BL BR SL SR
 };
 
-function declaredFrames(probe: AudioProbe): number | null {
-  if (
-    probe.format === "flac" &&
-    typeof probe.details.totalSamples === "number" &&
-    probe.details.totalSamples > 0
-  )
-    return probe.details.totalSamples;
-  if (probe.format === "mp3" && probe.durationS !== null)
-    return Math.round(probe.durationS * probe.sampleRate);
+/**
+ * How many frames the container says the audio has, how far short of that decoding may fall (encoders pad and
+ * trim a little), and what a larger shortfall means. FLAC and MP3 decoders stop early on a cut file; the AAC
+ * decoder drops damaged frames without a word, so in M4A a shortfall is damage (a cut M4A fails the probe).
+ */
+function declaredLength(
+  probe: AudioProbe,
+  outputRate: number,
+): { frames: number; slack: number; shortfall: "audio-truncated" | "audio-corrupt" } | null {
+  const { format, details, durationS } = probe;
+  if (format === "flac" && typeof details.totalSamples === "number" && details.totalSamples > 0)
+    return { frames: details.totalSamples, slack: 0, shortfall: "audio-truncated" };
+  if (format === "mp3" && durationS !== null) {
+    // A Xing/Info frame count includes the encoder's delay and padding, which gapless decoding removes.
+    const frames = Math.round(durationS * probe.sampleRate);
+    return { frames, slack: frames * 0.01 + 4096, shortfall: "audio-truncated" };
+  }
+  if (format === "m4a" && durationS !== null && (probe.codec === "aac" || probe.codec === "alac")) {
+    // The output rate, not the container's: HE-AAC decodes at twice the rate its header states. Good files
+    // decode to exactly the edit list's length; the decoder drops whole codec frames (1024 samples at the
+    // container rate), so falling short by more than one frame means at least one was damaged.
+    const frames = Math.round(durationS * outputRate);
+    return { frames, slack: 1024 * Math.max(1, outputRate / probe.sampleRate), shortfall: "audio-corrupt" };
+  }
   return null;
 }
 
