@@ -13,6 +13,7 @@ export const ERRORS = {
   "no-rendition": { status: 409, title: "The upload will not get a rendition" },
   "upload-too-large": { status: 413, title: "The upload exceeds the size limit" },
   "unsupported-media-type": { status: 415, title: "The audio format is not supported" },
+  "unsupported-content-type": { status: 415, title: "The request body's content type is not accepted here" },
   "validation-failed": { status: 422, title: "The request does not match the schema" },
   "invalid-metadata": { status: 422, title: "The upload metadata is invalid" },
   "idempotency-key-reused": { status: 422, title: "The Idempotency-Key was used with a different request" },

@@ -65,6 +65,9 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const limit = account.rateLimitPerMinute ?? deps.config.rateLimit.perMinute;
   const r = await enforce(deps, account.id, "requests", limit, 60, "requests per minute");
   await next();
+  // A stricter limit hit inside the handler (uploads per hour) already described itself: its 429 must keep the
+  // limit, remaining and reset that go with its Retry-After.
+  if (c.res.headers.has("ratelimit-limit")) return;
   c.header("ratelimit-limit", String(r.limit));
   c.header("ratelimit-remaining", String(r.remaining));
   c.header("ratelimit-reset", String(r.resetS));

@@ -64,8 +64,12 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) return problemResponse(c, err);
   if (err instanceof HTTPException) {
-    const code = (Object.entries(ERRORS).find(([, e]) => e.status === err.status)?.[0] ??
-      "bad-request") as ErrorCode;
+    // The framework raises these for bodies it cannot take (415: wrong content type; 400: not parseable).
+    const code = (
+      err.status === 415
+        ? "unsupported-content-type"
+        : (Object.entries(ERRORS).find(([, e]) => e.status === err.status)?.[0] ?? "bad-request")
+    ) as ErrorCode;
     return problemResponse(c, new ApiError(code, err.message || ERRORS[code].title));
   }
   c.get("deps")?.logger.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
@@ -81,16 +85,26 @@ export const notFound: NotFoundHandler<AppEnv> = (c) =>
     new ApiError("not-found", `There is nothing at ${c.req.method} ${new URL(c.req.url).pathname}.`),
   );
 
+/** Names for the validator's targets in pointers: the body is `/body`, not the parser's `json`. */
+const TARGETS: Record<string, string> = {
+  json: "body",
+  form: "body",
+  param: "path",
+  query: "query",
+  header: "header",
+};
+
 /** zod-openapi's validation hook: request validation failures become 422 problems with pointers. */
 export function validationHook(
   result: { success: true } | { success: false; error: z.ZodError; target: string },
   c: Context<AppEnv>,
 ): Response | undefined {
   if (result.success) return undefined;
+  const where = TARGETS[result.target] ?? result.target;
   return problemResponse(
     c,
-    new ApiError("validation-failed", `The request ${result.target} does not match the schema.`, {
-      errors: fieldErrors(result.error, `/${result.target}`),
+    new ApiError("validation-failed", `The request ${where} does not match the schema.`, {
+      errors: fieldErrors(result.error, `/${where}`),
     }),
   );
 }

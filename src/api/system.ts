@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { ERRORS, type ErrorCode } from "../errors.js";
+import { ApiError, ERRORS, type ErrorCode } from "../errors.js";
 import type { App } from "./context.js";
+import { problemResponses } from "./problem.js";
 
 const Health = z.object({ status: z.literal("ok") }).openapi("Health");
 const Readiness = z
@@ -42,12 +43,39 @@ export const metricsRoute = createRoute({
   },
 });
 
+const ProblemType = z
+  .object({
+    code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]),
+    status: z.number().int(),
+    title: z.string(),
+  })
+  .openapi("ProblemType");
+
+export const problemTypeRoute = createRoute({
+  method: "get",
+  path: "/problems/{code}",
+  tags: ["Operations"],
+  summary: "What a problem `code` means",
+  description: "The `type` of every problem document points here.",
+  request: {
+    params: z.object({
+      code: z.string().openapi({ param: { name: "code", in: "path" }, example: "rate-limited" }),
+    }),
+  },
+  responses: {
+    200: { description: "The problem type.", content: { "application/json": { schema: ProblemType } } },
+    ...problemResponses(404),
+  },
+});
+
 async function check(fn: () => Promise<unknown>): Promise<string> {
   try {
     await fn();
     return "ok";
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    if (!(err instanceof Error)) return String(err);
+    // Drivers wrap the reason ("Failed query: select 1") around the useful part (the connection is gone).
+    return err.cause instanceof Error ? `${err.message.split("\n")[0]}: ${err.cause.message}` : err.message;
   }
 }
 
@@ -73,10 +101,11 @@ export function registerSystemRoutes(app: App) {
   });
 
   // Problem types are dereferenceable: each code has a short page.
-  app.get("/problems/:code", (c) => {
-    const code = c.req.param("code") as ErrorCode;
-    const e = ERRORS[code];
-    if (!e) return c.notFound();
-    return c.json({ code, status: e.status, title: e.title });
+  app.openapi(problemTypeRoute, (c) => {
+    const { code } = c.req.valid("param");
+    // Own keys only: "constructor" or "toString" are not problem codes.
+    if (!Object.hasOwn(ERRORS, code)) throw new ApiError("not-found", `There is no problem type ${code}.`);
+    const e = ERRORS[code as ErrorCode];
+    return c.json({ code: code as ErrorCode, status: e.status, title: e.title }, 200);
   });
 }

@@ -151,17 +151,16 @@ export function validateMetadata(value: unknown, where: string): UploadMetadata 
 }
 
 export function fieldErrors(error: z.ZodError, prefix = ""): FieldError[] {
-  return error.issues.map((i) => ({
-    pointer:
-      `${prefix}/${i.path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`.replace(
-        /\/$/,
-        "",
-      ) || "/",
-    detail:
-      i.code === "unrecognized_keys"
-        ? `unknown key${i.keys.length > 1 ? "s" : ""}: ${i.keys.join(", ")}`
-        : i.message,
-  }));
+  const pointer = (path: PropertyKey[]) =>
+    `${prefix}/${path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`.replace(
+      /\/$/,
+      "",
+    ) || "/";
+  return error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((k) => ({ pointer: pointer([...i.path, k]), detail: "unknown key" }))
+      : [{ pointer: pointer(i.path), detail: i.message }],
+  );
 }
 
 export interface CommitInput {

@@ -30,11 +30,19 @@ export async function deliverWebhook(
   const started = performance.now();
   let statusCode: number | null = null;
   let error: string | null = null;
+  // Not `AbortSignal.any([AbortSignal.timeout(ms), …])`: nothing holds that timeout signal strongly, so a garbage
+  // collection before it fires drops it (Node 20) and a receiver that never answers holds the worker forever.
+  // The timer below owns its controller until it is cleared.
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    opts.timeoutMs,
+  );
+  const onAbort = () => controller.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(opts.timeoutMs),
-      ...(opts.signal ? [opts.signal] : []),
-    ]);
+    const signal = controller.signal;
     const res = await (opts.fetch ?? fetch)(row.endpoint.url, {
       method: "POST",
       headers: {
@@ -53,6 +61,9 @@ export async function deliverWebhook(
     if (res.status < 200 || res.status >= 300) error = `endpoint answered HTTP ${res.status}`;
   } catch (err) {
     error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
   }
   const durationMs = performance.now() - started;
   await db.transaction(async (tx) => {

@@ -114,7 +114,7 @@ export function registerCreateUpload(app: App) {
       received = await receiveRaw(c, deps, id);
     else
       throw new ApiError(
-        "unsupported-media-type",
+        "unsupported-content-type",
         `A request body of type ${contentType} cannot be an upload. Send multipart/form-data with a \`file\` part, or the audio itself as audio/* or application/octet-stream.`,
       );
 

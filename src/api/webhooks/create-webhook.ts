@@ -43,7 +43,8 @@ export const createWebhookRoute = createRoute({
         },
       },
     },
-    ...problemResponses(401, 422, 429),
+    // 400: the body is not JSON; 415: it is not sent as application/json.
+    ...problemResponses(400, 401, 415, 422, 429),
   },
 });
 

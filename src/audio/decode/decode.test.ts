@@ -463,7 +463,9 @@ describe("damage found while decoding", () => {
     const cut = concat(xingFrame(mp3, frames.length), mp3.subarray(0, frames[40]!));
     const err = await decodeError(cut);
     expect(err.code).toBe("audio-truncated");
-    expect(err.detail).toMatch(/declares \d+ frames \(3\.\d s\) of audio but decodes to \d+ frames \(1\.\d s\)/);
+    expect(err.detail).toMatch(
+      /declares \d+ frames \(3\.\d s\) of audio but decodes to \d+ frames \(1\.\d s\)/,
+    );
   });
 
   describe("FLAC", async () => {
@@ -498,7 +500,9 @@ describe("damage found while decoding", () => {
     it("fewer samples than STREAMINFO's total is a truncation, even when the cut is between frames", async () => {
       const err = await decodeError(setFlacTotalSamples(flac.subarray(0, frames[2]!), 22050));
       expect(err.code).toBe("audio-truncated");
-      expect(err.detail).toMatch(/declares 22050 frames \(2\.0 s\) of audio but decodes to \d+ frames \(0\.7 s\)/);
+      expect(err.detail).toMatch(
+        /declares 22050 frames \(2\.0 s\) of audio but decodes to \d+ frames \(0\.7 s\)/,
+      );
     });
 
     it("tolerates an ID3v1 tag after the last frame", async () => {
