@@ -30,6 +30,11 @@ interface Decoded {
   errors?: { message: string; outputSamples?: number }[];
 }
 
+/** About a second of 128 kbps audio: decode plus analysis stay within a few milliseconds per piece. */
+const CODEC_PIECE_BYTES = 16 * 1024;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The common shape of the codec libraries, after adaptation. */
 interface CodecDecoder {
   decode(bytes: Uint8Array): Decoded | Promise<Decoded>;
@@ -122,9 +127,16 @@ export async function* decodeAudio(
   const end = probe.format === "flac" ? probe.audioOffset + probe.audioBytes : src.size;
   try {
     for await (const bytes of src.stream(0, end)) {
-      check?.push(bytes);
-      const out = await decodeChunk(codec, bytes, counter);
-      if (out) yield out;
+      // A read can hold seconds of compressed audio; decoding and analysing it in one synchronous call would
+      // stall the event loop (and the API sharing it) for tens of milliseconds. Feed small pieces and let
+      // other work in between.
+      for (let at = 0; at < bytes.length; at += CODEC_PIECE_BYTES) {
+        const piece = bytes.subarray(at, at + CODEC_PIECE_BYTES);
+        check?.push(piece);
+        const out = await decodeChunk(codec, piece, counter);
+        if (out) yield out;
+        await yieldToEventLoop();
+      }
     }
     check?.finish();
     const tail = await decodeChunk(codec, null, counter);
@@ -313,6 +325,7 @@ async function* decodeWav(src: ByteSource, probe: AudioProbe, opts: DecodeOption
         yield { channels: pcmToFloat(buffer, encoding, probe.channels), sampleRate: probe.sampleRate };
         buffer = new Uint8Array(want);
         filled = 0;
+        await yieldToEventLoop();
       }
     }
   }
