@@ -30,8 +30,12 @@ interface Decoded {
   errors?: { message: string; outputSamples?: number }[];
 }
 
-/** About a second of 128 kbps audio: decode plus analysis stay within a few milliseconds per piece. */
-const CODEC_PIECE_BYTES = 16 * 1024;
+/**
+ * About two seconds of 128 kbps audio per decoder call. Measured (decode + stats of 180 s of MP3, medians of 5):
+ * 16 KiB pieces 183× real time with an event-loop p99 delay of 7.7 ms; 32 KiB 246×, 14 ms; 64 KiB 261×, 27 ms.
+ * Per-call overhead dominates below 32 KiB; above it, the API sharing the process stalls longer.
+ */
+const CODEC_PIECE_BYTES = 32 * 1024;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
