@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./api/context.js";
 import { registerDocs } from "./api/docs.js";
 import { rateLimit, requestContext, requireApiKey } from "./api/middleware.js";
+import { registerPolicyRoutes } from "./api/policies/get-policies.js";
 import { notFound, onError, validationHook } from "./api/problem.js";
 import { registerSystemRoutes } from "./api/system.js";
 import { registerUploadRoutes } from "./api/uploads/index.js";
@@ -28,6 +29,7 @@ export function createApp(deps: Deps) {
   registerSystemRoutes(app);
   registerUploadRoutes(app);
   registerWebhookRoutes(app);
+  registerPolicyRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

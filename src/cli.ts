@@ -9,10 +9,13 @@ import {
 } from "./accounts/accounts.js";
 import { CliError, configFromEnv, withDatabase } from "./cli/context.js";
 import { ingestCommand } from "./cli/ingest.js";
+import { registerPolicyCommands } from "./cli/policy.js";
 import { envSchema } from "./config.js";
 import { WEBHOOK_EVENTS, type WebhookEventType } from "./db/schema/index.js";
 import { buildDeps } from "./deps.js";
 import { startWorker } from "./jobs/kinds.js";
+import { PolicyBundleError } from "./policy/bundle.js";
+import { BundlePolicyEngine, watchPolicyBundle } from "./policy/engine.js";
 import { startServer } from "./server.js";
 import { createEndpoint } from "./webhooks/endpoints.js";
 
@@ -82,11 +85,16 @@ program
       );
     const deps = await buildDeps(config);
     const worker = startWorker(deps, opts.concurrency ?? Math.max(1, config.workers));
+    const stopWatching =
+      deps.policy instanceof BundlePolicyEngine && config.policyDir
+        ? watchPolicyBundle(deps.policy, config.policyDir, deps.logger.child({ component: "policy" }))
+        : null;
     deps.logger.info(
       { worker: worker.id, concurrency: opts.concurrency ?? config.workers },
       "worker started",
     );
     untilSignal(async () => {
+      stopWatching?.();
       await worker.stop();
       await deps.database.close();
     });
@@ -123,11 +131,15 @@ const accounts = program.command("accounts").description("Manage uploading accou
 accounts
   .command("create <name>")
   .description("Create an account")
-  .action(async (name: string) => {
+  .option(
+    "--operator",
+    "the account runs the platform: its keys may read the policy bundle (GET /v1/policies)",
+  )
+  .action(async (name: string, opts: { operator?: boolean }) => {
     await withDatabase(configFromEnv(), "accounts create", async ({ db }) => {
       if (await findAccountByName(db, name)) throw new CliError(`An account named "${name}" already exists.`);
-      const account = await createAccount(db, name);
-      json({ id: account.id, name: account.name });
+      const account = await createAccount(db, name, { operator: opts.operator === true });
+      json({ id: account.id, name: account.name, operator: account.isOperator });
     });
   });
 accounts
@@ -135,7 +147,8 @@ accounts
   .description("List accounts")
   .action(async () => {
     await withDatabase(configFromEnv(), "accounts list", async ({ db }) => {
-      for (const a of await listAccounts(db)) json({ id: a.id, name: a.name, createdAt: a.createdAt });
+      for (const a of await listAccounts(db))
+        json({ id: a.id, name: a.name, operator: a.isOperator, createdAt: a.createdAt });
     });
   });
 
@@ -205,12 +218,20 @@ program
   .option("-a, --account <name>", "account to ingest as (embedded mode)", "dev")
   .action(ingestCommand);
 
+registerPolicyCommands(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CliError) {
     process.stderr.write(`earmark: ${err.message}\n`);
     process.exit(err.exitCode);
+  }
+  if (err instanceof PolicyBundleError) {
+    process.stderr.write(
+      `earmark: the policy bundle cannot be used, so nothing was started.\n${err.message}\n`,
+    );
+    process.exit(1);
   }
   throw err;
 }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 /** Parses "1GiB", "500MB", "1048576" into bytes. */
@@ -80,6 +81,13 @@ export const envSchema = z.object({
     .url()
     .optional()
     .describe("Base URL used in links (default: http://HOST:PORT)."),
+  EARMARK_POLICY_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Policy bundle directory (default: the policies/ shipped with Earmark; `none` allows everything).",
+    ),
   EARMARK_MAX_UPLOAD_BYTES: bytes("1GiB").describe("Largest accepted upload."),
   EARMARK_MAX_DURATION: seconds("4h").describe("Longest accepted audio."),
   EARMARK_REQUEST_TIMEOUT: seconds("1h").describe(
@@ -118,6 +126,8 @@ export interface Config {
   databaseUrl: string | undefined;
   blobDir: string;
   publicUrl: string | undefined;
+  /** The policy bundle directory, or null when policies are switched off. */
+  policyDir: string | null;
   limits: { maxUploadBytes: number; maxDurationS: number; requestTimeoutMs: number };
   workers: number;
   jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
@@ -154,6 +164,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     blobDir: path.resolve(e.EARMARK_BLOB_DIR ?? path.join(dataDir, "blobs")),
     publicUrl: e.EARMARK_PUBLIC_URL?.replace(/\/+$/, ""),
+    policyDir:
+      e.EARMARK_POLICY_DIR === "none"
+        ? null
+        : path.resolve(e.EARMARK_POLICY_DIR ?? fileURLToPath(new URL("../policies", import.meta.url))),
     limits: {
       maxUploadBytes: e.EARMARK_MAX_UPLOAD_BYTES,
       maxDurationS: e.EARMARK_MAX_DURATION,

@@ -8,6 +8,8 @@ import { noPolicyBundle, type PolicyEngine } from "./pipeline/decide.js";
 import type { RenderStep } from "./pipeline/render.js";
 import type { Stage } from "./pipeline/stage.js";
 import { DEFAULT_STAGES } from "./pipeline/stages/index.js";
+import { loadPolicyBundle } from "./policy/bundle.js";
+import { BundlePolicyEngine } from "./policy/engine.js";
 import type { BlobStore } from "./storage/blob-store.js";
 import { FsBlobStore } from "./storage/fs-blob-store.js";
 
@@ -41,8 +43,15 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
   return pino({ level: config.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
-/** Opens the configured database (migrating it) and builds the default dependencies. */
+/**
+ * Opens the configured database (migrating it), loads the policy bundle, and builds the default dependencies.
+ * An invalid policy bundle is an error here: the server does not start on a policy it cannot check.
+ */
 export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): Promise<Deps> {
+  // The bundle first: a bad bundle must not leave a database open behind it.
+  const policy =
+    overrides.policy ??
+    (config.policyDir ? new BundlePolicyEngine(await loadPolicyBundle(config.policyDir)) : noPolicyBundle);
   const database =
     overrides.database ??
     (await openDatabase(
@@ -59,7 +68,7 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     metrics: overrides.metrics ?? createMetrics(database.db),
     rateLimiter: overrides.rateLimiter ?? new DbRateLimiter(database.db),
     stages: overrides.stages ?? DEFAULT_STAGES,
-    policy: overrides.policy ?? noPolicyBundle,
+    policy,
     renderSteps: overrides.renderSteps ?? [],
     fetch: overrides.fetch ?? fetch,
     baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),

@@ -8,6 +8,7 @@ import { lockDataDir } from "./db/lock.js";
 import { buildDeps, type Deps } from "./deps.js";
 import { startWorker } from "./jobs/kinds.js";
 import type { Worker } from "./jobs/worker.js";
+import { BundlePolicyEngine, watchPolicyBundle } from "./policy/engine.js";
 
 export interface RunningServer {
   url: string;
@@ -24,10 +25,14 @@ export interface RunningServer {
 async function ensureFirstKey(deps: Deps, url: string, print: (line: string) => void): Promise<void> {
   const db = deps.database.db;
   if ((await countActiveApiKeys(db)) > 0) return;
-  const account = (await findAccountByName(db, "dev")) ?? (await createAccount(db, "dev"));
+  const account =
+    (await findAccountByName(db, "dev")) ?? (await createAccount(db, "dev", { operator: true }));
   const { key } = await createApiKey(db, account.id, "first start");
   print("");
-  print('Created the development account "dev" and its API key. It is shown once; keep it:');
+  print(
+    'Created the development account "dev" (an operator: it may also read the policy bundle) and its API key.',
+  );
+  print("It is shown once; keep it:");
   print(`EARMARK_API_KEY=${key}`);
   print(`Try: curl -H "Authorization: Bearer ${key}" -F file=@track.wav ${url}/v1/uploads`);
   print(`API reference: ${url}/docs`);
@@ -71,8 +76,18 @@ export async function startServer(
   if (!config.publicUrl) deps.baseUrl = url;
   lock?.update(url);
   const worker = opts.worker && config.workers > 0 ? startWorker(deps, config.workers) : null;
+  const stopWatching =
+    deps.policy instanceof BundlePolicyEngine && config.policyDir
+      ? watchPolicyBundle(deps.policy, config.policyDir, deps.logger.child({ component: "policy" }))
+      : null;
   deps.logger.info(
-    { url, database: deps.database.driver, dataDir: config.dataDir, workers: worker ? config.workers : 0 },
+    {
+      url,
+      database: deps.database.driver,
+      dataDir: config.dataDir,
+      workers: worker ? config.workers : 0,
+      policy: { dir: config.policyDir, revision: deps.policy.revision },
+    },
     "earmark listening",
   );
   if (!config.databaseUrl || opts.command === "start") await ensureFirstKey(deps, url, print);
@@ -85,6 +100,7 @@ export async function startServer(
     worker,
     close() {
       closing ??= (async () => {
+        stopWatching?.();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive connections would hold close() open; idle ones go now, busy ones after a grace period.

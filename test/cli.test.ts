@@ -117,7 +117,11 @@ describe("earmark CLI (embedded data directory)", () => {
       metadata: { kind: "podcast", title: "Local" },
       file: { filename: "take.wav" },
     });
-    expect(wavRecord.decision?.reasons[0]?.ruleId).toBe("no-policy-bundle");
+    expect(wavRecord.decision).toMatchObject({
+      action: "allow",
+      reasons: [],
+      policyRevision: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     expect(lines[1]).toMatchObject({
       file: textPath,
       error: { code: "unsupported-media-type", status: 415 },

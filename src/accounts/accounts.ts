@@ -11,10 +11,14 @@ export function hashApiKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }
 
-export async function createAccount(db: Db, name: string): Promise<Account> {
+export async function createAccount(
+  db: Db,
+  name: string,
+  opts: { operator?: boolean } = {},
+): Promise<Account> {
   const [row] = await db
     .insert(accounts)
-    .values({ id: newId("acc"), name })
+    .values({ id: newId("acc"), name, isOperator: opts.operator ?? false })
     .returning();
   return row!;
 }

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { encodeMp3, encodeWav, makeSignal } from "../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
 import { multipart } from "../../test/harness/http.js";
+import { createAccount, createApiKey } from "../accounts/accounts.js";
 import { createApp } from "../app.js";
 import { accounts } from "../db/schema/index.js";
 import { ERRORS } from "../errors.js";
@@ -357,6 +358,14 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
         .where(eq(accounts.id, carol.id));
       await call("/v1/webhooks", { headers: carol.auth });
       expect((await call("/v1/webhooks", { headers: carol.auth })).status).toBe(429);
+
+      // Policies: operators only.
+      const ops = await createAccount(t.deps.database.db, `ops-${Date.now()}`, { operator: true });
+      const opsKey = (await createApiKey(t.deps.database.db, ops.id)).key;
+      expect((await call("/v1/policies", { headers: { authorization: `Bearer ${opsKey}` } })).status).toBe(
+        200,
+      );
+      expect((await call("/v1/policies", { headers: alice.auth })).status).toBe(403);
 
       // Metrics last, so it has something to say.
       expect((await call("/metrics")).status).toBe(200);

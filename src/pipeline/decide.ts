@@ -1,6 +1,5 @@
-import type { DecisionReason } from "../db/schema/index.js";
-import type { Signals } from "./signals.js";
-import type { UploadFacts } from "./stage.js";
+import type { DecisionReason, StoredRule } from "../db/schema/index.js";
+import type { DecisionFacts } from "../policy/input.js";
 
 export const ACTIONS = ["allow", "label", "review", "reject"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -12,25 +11,27 @@ export interface Decision {
   reasons: DecisionReason[];
   /** Revision of the policy bundle that decided (content hash); `none` when no bundle is installed. */
   policyRevision: string;
+  /** The highest priority among the enforced rules that produced `action` (orders the review queue). */
+  priority: number;
   /** Every rule evaluated and the values it read; null when no bundle is installed. */
-  trace: unknown;
+  trace: { rules: { id: string; mode: string; matched: boolean }[] } | null;
 }
 
-export interface DecisionInput {
-  upload: UploadFacts;
-  signals: Partial<Signals>;
-}
-
-/** The policy engine as the orchestrator sees it. The policy-as-code capability provides the real one. */
+/** The policy engine as the orchestrator sees it: stored facts in, a decision with its trace out. */
 export interface PolicyEngine {
-  decide(input: DecisionInput): Decision | Promise<Decision>;
+  /** Revision of the active bundle, `none` without one. */
+  readonly revision: string;
+  decide(facts: DecisionFacts): Decision;
+  /** The active revision's rules as stored with the decisions it makes; null without a bundle. */
+  describe(): { revision: string; gitCommit: string | null; rules: StoredRule[] } | null;
 }
 
 /**
- * Until a policy bundle is installed every upload is allowed, and the decision says so plainly rather than
- * pretending a rule matched.
+ * With policies switched off (`EARMARK_POLICY_DIR=none`) every upload is allowed, and the decision says so
+ * plainly rather than pretending a rule matched.
  */
 export const noPolicyBundle: PolicyEngine = {
+  revision: "none",
   decide: () => ({
     action: "allow",
     labels: [],
@@ -38,6 +39,8 @@ export const noPolicyBundle: PolicyEngine = {
       { ruleId: "no-policy-bundle", message: "No policy bundle is installed, so every upload is allowed." },
     ],
     policyRevision: "none",
+    priority: 0,
     trace: null,
   }),
+  describe: () => null,
 };

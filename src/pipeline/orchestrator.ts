@@ -1,7 +1,12 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { ACCOUNT_SIGNAL_VERSION, loadAccountContext } from "../accounts/context.js";
+import type { Tx } from "../db/client.js";
 import {
   decisions,
+  policyRevisions,
+  policyRuleHits,
   renditions,
+  reviewTasks,
   signals as signalsTable,
   type UploadFailure,
   type UploadRow,
@@ -10,8 +15,10 @@ import {
 import type { Deps } from "../deps.js";
 import { AudioInputError } from "../errors.js";
 import { newId } from "../ids.js";
+import { decisionFacts } from "../policy/input.js";
 import { loadUploadRecord } from "../uploads/record.js";
 import { emitEvent } from "../webhooks/endpoints.js";
+import type { Decision, PolicyEngine } from "./decide.js";
 import { renderUpload } from "./render.js";
 import { SIGNAL_SCHEMAS, type Signals } from "./signals.js";
 import { audioSourceFor, type UploadFacts } from "./stage.js";
@@ -104,7 +111,23 @@ export async function processUpload(
     log.debug({ stage: stage.name, durationMs: Math.round(durationMs) }, "stage done");
   }
 
-  const decision = await deps.policy.decide({ upload: facts, signals });
+  // The account's history at upload time is part of what is decided on; stored like a signal so a retry or a
+  // replay sees the same figures.
+  if (!stored.some((x) => x.stage === "account" && x.version === ACCOUNT_SIGNAL_VERSION)) {
+    const account = await loadAccountContext(db, row);
+    await db
+      .insert(signalsTable)
+      .values({ uploadId, stage: "account", version: ACCOUNT_SIGNAL_VERSION, data: account, durationMs: 0 })
+      .onConflictDoUpdate({
+        target: [signalsTable.uploadId, signalsTable.stage],
+        set: { version: ACCOUNT_SIGNAL_VERSION, data: account, createdAt: sql`now()` },
+      });
+    signals.account = account;
+  } else {
+    signals.account = stored.find((x) => x.stage === "account")!.data as Signals["account"];
+  }
+
+  const decision = deps.policy.decide(decisionFacts(row, signals));
   const rendition =
     decision.action === "allow" || decision.action === "label"
       ? await renderUpload(
@@ -127,19 +150,48 @@ export async function processUpload(
       trace: decision.trace ?? null,
       decidedBy: "policy",
     });
+    await recordRevision(tx, deps.policy);
+    await countRuleHits(tx, decision);
     if (rendition) {
       await tx
         .insert(renditions)
         .values({ uploadId, ...rendition })
         .onConflictDoUpdate({ target: renditions.uploadId, set: { ...rendition, createdAt: sql`now()` } });
     }
-    await tx.update(uploads).set({ status, updatedAt: sql`now()` }).where(eq(uploads.id, uploadId));
-    if (status === "decided") {
-      const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
-      await emitEvent(tx, row.accountId, "upload.decided", record!, { maxAttempts: webhookAttempts(deps) });
+    if (status === "held") {
+      await tx.insert(reviewTasks).values({ uploadId, priority: decision.priority }).onConflictDoNothing();
     }
+    await tx.update(uploads).set({ status, updatedAt: sql`now()` }).where(eq(uploads.id, uploadId));
+    const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
+    await emitEvent(tx, row.accountId, status === "held" ? "upload.held" : "upload.decided", record!, {
+      maxAttempts: webhookAttempts(deps),
+    });
   });
   log.info({ action: decision.action, status }, "upload decided");
+}
+
+/** The rules of the deciding revision, stored once (the insert is a no-op for a known revision). */
+async function recordRevision(tx: Tx, policy: PolicyEngine): Promise<void> {
+  const d = policy.describe();
+  if (d) await tx.insert(policyRevisions).values(d).onConflictDoNothing();
+}
+
+async function countRuleHits(tx: Tx, decision: Decision): Promise<void> {
+  for (const r of decision.trace?.rules ?? []) {
+    if (!r.matched) continue;
+    await tx
+      .insert(policyRuleHits)
+      .values({
+        revision: decision.policyRevision,
+        ruleId: r.id,
+        mode: r.mode === "shadow" ? "shadow" : "enforce",
+        hits: 1,
+      })
+      .onConflictDoUpdate({
+        target: [policyRuleHits.revision, policyRuleHits.ruleId],
+        set: { hits: sql`${policyRuleHits.hits} + 1` },
+      });
+  }
 }
 
 function webhookAttempts(deps: Pick<Deps, "config">): number {

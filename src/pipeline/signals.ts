@@ -36,9 +36,80 @@ export const statsSignalSchema = z.object({
     .describe("Median spectral flatness of non-silent frames (0 tonal … 1 noise)."),
 });
 
+/**
+ * What the database says about the uploading account at the moment of the upload. Not a stage (it reads the
+ * database), so the orchestrator computes and stores it before deciding: replaying a decision later sees the
+ * same figures the original decision saw.
+ */
+export const accountSignalSchema = z.object({
+  ageDays: z.number().describe("Age of the account when the upload arrived."),
+  uploadsLastHour: z
+    .number()
+    .int()
+    .describe("Uploads by the account in the hour up to this one, this one included."),
+  uploadsLastDay: z.number().int().describe("Same, over 24 hours."),
+  recentDurationsS: z
+    .array(z.number())
+    .describe("Decoded durations of the account's uploads in the 24 hours up to this one (at most 1000)."),
+  sameFileUploads: z.number().int().describe("Earlier uploads by the account with byte-identical audio."),
+  pastRejections: z.number().int().describe("Earlier uploads by the account whose decision is reject."),
+});
+
+/*
+ * Signals of stages still to come, in the shapes their capabilities specify. They are declared here so the
+ * policy engine can type-check rules against them today; each joins SIGNAL_SCHEMAS when its stage exists.
+ */
+export const fingerprintSignalSchema = z.object({
+  algorithmVersion: z.string(),
+  matches: z.array(
+    z.object({
+      uploadId: z.string(),
+      accountId: z.string(),
+      score: z.number(),
+      queryCoverage: z.number().describe("Fraction of this upload covered by the match."),
+      referenceCoverage: z.number().describe("Fraction of the earlier upload covered by the match."),
+      queryOffsetS: z.number(),
+      referenceOffsetS: z.number(),
+      speedRatio: z.number(),
+      verdict: z.enum(["same-recording", "shared-material"]),
+    }),
+  ),
+});
+
+export const classifierSignalSchema = z.object({
+  score: z.number().describe("Calibrated AI-likeness in [0, 1]."),
+  segments: z.array(z.object({ startS: z.number(), endS: z.number(), score: z.number() })),
+  modelVersion: z.string(),
+  applicable: z.boolean().describe("False when the model does not cover this kind of audio."),
+});
+
+export const provenanceSignalSchema = z.object({
+  present: z.boolean(),
+  state: z.enum(["trusted", "valid", "invalid"]).nullable(),
+  statusCodes: z.array(z.string()),
+  activeManifest: z
+    .object({
+      claimGenerator: z.string().nullable(),
+      signer: z.string().nullable(),
+      digitalSourceTypes: z.array(z.string()),
+      actions: z.array(z.string()),
+      assertions: z.array(z.string()),
+    })
+    .nullable(),
+});
+
+export const watermarkSignalSchema = z.object({
+  found: z.boolean(),
+  payload: z.string().nullable(),
+  linkedUploadId: z.string().nullable(),
+  linkedAccountId: z.string().nullable(),
+  confidence: z.number(),
+});
+
 export const SIGNAL_SCHEMAS = {
   decode: decodeSignalSchema,
   stats: statsSignalSchema,
+  account: accountSignalSchema,
 } as const;
 
 /** A stored signal as the API shows it: the data and what produced it, when. */
@@ -54,6 +125,7 @@ export const signalEnvelope = <T extends z.ZodType>(data: T) =>
 export const signalsRecordSchema = z.object({
   decode: signalEnvelope(decodeSignalSchema).optional(),
   stats: signalEnvelope(statsSignalSchema).optional(),
+  account: signalEnvelope(accountSignalSchema).optional(),
 });
 
 export type SignalName = keyof typeof SIGNAL_SCHEMAS;

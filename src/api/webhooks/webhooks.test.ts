@@ -153,7 +153,7 @@ describe.each(DRIVERS)("webhooks (%s)", (driver) => {
     expect(Buffer.from(created.secret.slice(6), "base64").length).toBeGreaterThanOrEqual(24);
     expect(created).toMatchObject({
       url: rx.url,
-      events: ["upload.decided", "upload.failed"],
+      events: ["upload.decided", "upload.held", "upload.failed"],
       description: "prod",
       enabled: true,
     });

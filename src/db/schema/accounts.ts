@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /** An uploading party (a creator app, a distributor). Everything an API key can see belongs to one account. */
 export const accounts = pgTable("accounts", {
@@ -7,6 +7,8 @@ export const accounts = pgTable("accounts", {
   /** Overrides of the deployment's rate limits for this account; null means the default. */
   rateLimitPerMinute: integer("rate_limit_per_minute"),
   uploadsPerHour: integer("uploads_per_hour"),
+  /** Operators run the platform: their keys may read the policy bundle and its hit counts. */
+  isOperator: boolean("is_operator").notNull().default(false),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -41,6 +41,9 @@ export const uploads = pgTable(
   (t) => [
     uniqueIndex("uploads_idempotency_idx").on(t.accountId, t.idempotencyKey),
     index("uploads_account_idx").on(t.accountId, t.id),
+    // Account context at decision time: recent uploads of the account, same-file re-uploads.
+    index("uploads_account_created_idx").on(t.accountId, t.createdAt),
+    index("uploads_account_sha_idx").on(t.accountId, t.sha256),
     index("uploads_status_idx").on(t.status),
   ],
 );

@@ -1,7 +1,7 @@
 import { boolean, index, integer, jsonb, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.js";
 
-export const WEBHOOK_EVENTS = ["upload.decided", "upload.failed"] as const;
+export const WEBHOOK_EVENTS = ["upload.decided", "upload.held", "upload.failed"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 export const webhookEndpoints = pgTable(
