@@ -1,6 +1,6 @@
 /** The `earmark` command as a user runs it: a real process, real data directory, real output. */
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,6 +136,72 @@ describe("earmark CLI (embedded data directory)", () => {
     const r = await earmark(["ingest", wavPath, "--metadata", '{"kind":"song"}'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/\/metadata\/kind/);
+  });
+
+  it("checks a policy bundle: ok on the shipped one, file:line:col problems (or GitHub annotations) on a broken one", async () => {
+    const ok = await earmark(["policy", "check"], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      /^ok: \d+ rules \(1 shadow\), \d+ constants, \d+ labels, \d+ test cases; revision [0-9a-f]{16}/,
+    );
+    const bad = path.join(dir, "bad-policy");
+    await mkdir(bad, { recursive: true });
+    await writeFile(
+      path.join(bad, "r.yaml"),
+      "rules:\n  - id: typo\n    description: d\n    when: stats.silenceRatiox > 0.5\n    action: review\n    reason: r\n    owner: o\n",
+    );
+    const text = await earmark(["policy", "check", bad], env);
+    expect(text.code).toBe(1);
+    expect(text.stdout.trim()).toBe(`${bad}/r.yaml:4:17: rule typo: when: No such key: silenceRatiox`);
+    expect(text.stderr).toMatch(/1 problem in the policy bundle/);
+    const github = await earmark(["policy", "check", bad, "--format", "github"], env);
+    expect(github.stdout.trim()).toBe(
+      `::error file=${bad}/r.yaml,line=4,col=17::rule typo: when: No such key: silenceRatiox`,
+    );
+  });
+
+  it("tests a policy bundle with JUnit output and a coverage floor", async () => {
+    const junit = await earmark(["policy", "test", "--format", "junit", "--min-coverage", "100"], env);
+    expect(junit.code).toBe(0);
+    expect(junit.stdout).toMatch(/<testsuites tests="\d+" failures="0">/);
+    const partial = path.join(dir, "partial-policy");
+    await mkdir(partial, { recursive: true });
+    await writeFile(
+      path.join(partial, "r.yaml"),
+      "rules:\n  - id: flood\n    description: d\n    when: account.uploadsLastHour > 10\n    action: review\n    reason: r\n    owner: o\n  - id: silent\n    description: d\n    when: stats.silenceRatio > 0.98\n    action: reject\n    reason: r\n    owner: o\ntests:\n  - name: flood\n    input: { account: { uploadsLastHour: 11 } }\n    expect: { action: review }\n",
+    );
+    const low = await earmark(["policy", "test", partial, "--min-coverage", "100"], env);
+    expect(low.code).toBe(1);
+    expect(low.stdout).toContain("1 passed, 0 failed; rule coverage 50% (1/2)");
+    expect(low.stderr).toMatch(/Rule coverage 50% is below --min-coverage 100%/);
+  });
+
+  it("replays past uploads with a candidate bundle and explains a decision", async () => {
+    const candidate = path.join(dir, "candidate-policy");
+    await cp(path.resolve("policies"), candidate, { recursive: true, filter: (s) => !s.endsWith(".ts") });
+    const replay = await earmark(
+      ["policy", "replay", "--bundle", candidate, "--since", "1d", "--format", "markdown"],
+      env,
+    );
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toMatch(/^### Policy replay: candidate `[0-9a-f]{16}`/);
+    expect(replay.stdout).toMatch(/Replayed [1-9]\d* uploads since \d{4}-\d{2}-\d{2}/);
+    expect(replay.stdout).toContain("No decision would change");
+    const listed = await earmark(
+      [
+        "ingest",
+        wavPath,
+        "--metadata",
+        '{"title":"To explain","disclosure":{"roles":{"voice":"generated"}}}',
+      ],
+      env,
+    );
+    const id = jsonLines(listed.stdout)[0]!.id as string;
+    const explained = await earmark(["policy", "explain", id], env);
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toContain(`Upload ${id} "To explain"`);
+    expect(explained.stdout).toContain("disclosed-generated-voice (enforce, label, priority 10)");
+    expect((await earmark(["policy", "explain", "upl_nope"], env)).stderr).toMatch(/No upload upl_nope/);
   });
 
   it("while a server holds the embedded database: says so, or goes through the server with an API key", async () => {

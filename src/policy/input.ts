@@ -89,7 +89,10 @@ export interface DecisionFacts {
 }
 
 /** The facts of a stored upload: what the orchestrator decides on, and what replay rebuilds. */
-export function decisionFacts(row: UploadRow, signals: Record<string, unknown>): DecisionFacts {
+export function decisionFacts(
+  row: Pick<UploadRow, "id" | "accountId" | "metadata" | "sizeBytes" | "probe">,
+  signals: Record<string, unknown>,
+): DecisionFacts {
   return {
     upload: {
       id: row.id,
@@ -104,6 +107,9 @@ export function decisionFacts(row: UploadRow, signals: Record<string, unknown>):
     signals,
   };
 }
+
+/** The part of the decode signal the input uses; built once (zod compiles a schema on first use). */
+const decodeFactsSchema = z.object({ durationS: z.number(), sampleRate: z.number(), channels: z.number() });
 
 const NO_STATS = {
   durationS: 0,
@@ -131,10 +137,7 @@ function parsed<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> | nu
 export function buildPolicyInput(facts: DecisionFacts): PolicyInput {
   const { upload, signals } = facts;
   const meta = upload.metadata;
-  const decode = parsed(
-    z.object({ durationS: z.number(), sampleRate: z.number(), channels: z.number() }),
-    signals.decode,
-  );
+  const decode = parsed(decodeFactsSchema, signals.decode);
   const stats = parsed(statsSignalSchema, signals.stats);
   const account = parsed(accountSignalSchema, signals.account);
   const fingerprint = parsed(fingerprintSignalSchema, signals.fingerprint);

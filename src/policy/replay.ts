@@ -1,4 +1,4 @@
-import { and, asc, gt, gte, inArray } from "drizzle-orm";
+import { and, asc, gt, gte, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { decisions, signals, uploads } from "../db/schema/index.js";
 import type { Action } from "../pipeline/decide.js";
@@ -31,7 +31,8 @@ interface StoredDecision {
   action: Action;
   decidedBy: string;
   policyRevision: string;
-  trace: unknown;
+  matchedIds: string[] | null;
+  matchedModes: string[] | null;
   createdAt: Date;
   id: string;
 }
@@ -65,8 +66,15 @@ export async function replayPolicy(
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
 
   while (replayed + skipped < limit) {
+    // Only what the facts need: the full rows (blob keys, failure, …) would be read and mapped for nothing.
     const rows = await db
-      .select()
+      .select({
+        id: uploads.id,
+        accountId: uploads.accountId,
+        metadata: uploads.metadata,
+        sizeBytes: uploads.sizeBytes,
+        probe: uploads.probe,
+      })
       .from(uploads)
       .where(and(gt(uploads.id, cursor), opts.since ? gte(uploads.createdAt, opts.since) : undefined))
       .orderBy(asc(uploads.id))
@@ -84,7 +92,14 @@ export async function replayPolicy(
         action: decisions.action,
         decidedBy: decisions.decidedBy,
         policyRevision: decisions.policyRevision,
-        trace: decisions.trace,
+        // The matched rules (and their modes) out of the stored trace, in the database: the traces themselves
+        // carry every rule's values and would be most of what is read.
+        matchedIds: sql<
+          string[] | null
+        >`jsonb_path_query_array(${decisions.trace}, '$.rules[*] ? (@.matched == true).id')`,
+        matchedModes: sql<
+          string[] | null
+        >`jsonb_path_query_array(${decisions.trace}, '$.rules[*] ? (@.matched == true).mode')`,
         createdAt: decisions.createdAt,
         id: decisions.id,
       })
@@ -125,13 +140,10 @@ export async function replayPolicy(
         if (f.samples.length < samples) f.samples.push(row.id);
         flips.set(key, f);
       }
-      const storedRules =
-        (policyDecision.trace as { rules?: { id: string; mode: string; matched: boolean }[] } | null)
-          ?.rules ?? [];
-      for (const r of storedRules) {
-        const b = before.get(r.id) ?? { mode: r.mode, n: 0 };
-        if (r.matched) b.n++;
-        before.set(r.id, b);
+      for (const [k, id] of (policyDecision.matchedIds ?? []).entries()) {
+        const b = before.get(id) ?? { mode: policyDecision.matchedModes?.[k] ?? "enforce", n: 0 };
+        b.n++;
+        before.set(id, b);
       }
       for (const r of candidate.trace.rules) {
         const a = after.get(r.id) ?? { mode: r.mode, n: 0 };
