@@ -3,9 +3,11 @@ import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRecordSchema } from "../src/uploads/record.js";
 import { encodeFlac, encodeWav, makeSignal } from "./harness/audio.js";
+import { freshPostgresDatabase } from "./harness/deps.js";
 import { eventually } from "./harness/http.js";
 
 const BIN = path.resolve("bin/earmark.js");
@@ -247,3 +249,52 @@ describe("earmark CLI (embedded data directory)", () => {
     }
   });
 });
+
+describe.runIf(process.env.DATABASE_URL)(
+  "earmark policy replay and explain on a read-only Postgres (a replica)",
+  () => {
+    let dir: string;
+    let pg: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+    let env: Record<string, string>;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), "earmark-cli-ro-"));
+      pg = await freshPostgresDatabase();
+      env = { EARMARK_DATA_DIR: path.join(dir, "data"), DATABASE_URL: pg.url };
+      await writeFile(path.join(dir, "take.wav"), encodeWav(makeSignal({ seconds: 2 })));
+    });
+    afterAll(async () => {
+      await pg?.drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("reads without migrating or writing, and says what to do on a database without the schema", async () => {
+      const empty = await earmark(["policy", "replay", "--bundle", "policies"], env);
+      expect(empty.code).toBe(1);
+      expect(empty.stderr).toMatch(/has no Earmark tables.*Run `earmark migrate` against the primary/);
+
+      const ingested = await earmark(
+        ["ingest", path.join(dir, "take.wav"), "--metadata", '{"title":"On the primary"}'],
+        env,
+      );
+      expect(ingested.code).toBe(0);
+      const id = jsonLines(ingested.stdout)[0]!.id as string;
+      // From here on the database behaves like a hot standby: every new session's transactions are read-only.
+      const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+      await admin.unsafe(
+        `alter database ${new URL(pg.url).pathname.slice(1)} set default_transaction_read_only = on`,
+      );
+      await admin.end();
+
+      const replay = await earmark(["policy", "replay", "--bundle", "policies", "--format", "json"], env);
+      expect(replay.stderr).toBe("");
+      expect(JSON.parse(replay.stdout)).toMatchObject({ replayed: 1, unchanged: 1 });
+      const explained = await earmark(["policy", "explain", id], env);
+      expect(explained.stdout).toContain(`Upload ${id} "On the primary"`);
+      // The same database refuses a write, so the two commands above really wrote nothing.
+      const write = await earmark(["ingest", path.join(dir, "take.wav")], env);
+      expect(write.code).not.toBe(0);
+      expect(write.stderr + write.stdout).toMatch(/read-only transaction/);
+    });
+  },
+);

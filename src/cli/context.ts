@@ -1,4 +1,5 @@
 import path from "node:path";
+import { sql } from "drizzle-orm";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { type Database, openDatabase } from "../db/client.js";
 import { DataDirBusyError, lockDataDir } from "../db/lock.js";
@@ -31,6 +32,7 @@ export async function withDatabase<T>(
   config: Config,
   command: string,
   fn: (database: Database) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<T> {
   let lock: { release(): void } | null = null;
   if (!config.databaseUrl) {
@@ -43,14 +45,31 @@ export async function withDatabase<T>(
   }
   const database = await openDatabase(
     config.databaseUrl
-      ? { kind: "postgres", url: config.databaseUrl, maxConnections: 2 }
+      ? { kind: "postgres", url: config.databaseUrl, maxConnections: 2, readOnly: opts.readOnly }
       : { kind: "pglite", dataDir: path.join(config.dataDir, "pglite") },
   );
+  // A read-only command on Postgres may be pointed at a replica: it migrates nothing (a standby refuses even
+  // `create schema if not exists`) and says what to do when the schema is not there.
+  const readOnlyPostgres = opts.readOnly && config.databaseUrl;
   try {
-    await database.migrate();
+    if (readOnlyPostgres) await assertSchema(database, command);
+    else await database.migrate();
     return await fn(database);
   } finally {
     await database.close();
     lock?.release();
+  }
+}
+
+async function assertSchema(database: Database, command: string): Promise<void> {
+  try {
+    await database.db.execute(sql`select 1 from uploads limit 0`);
+  } catch (err) {
+    const e = err as { code?: string; cause?: { code?: string } };
+    if ((e.cause?.code ?? e.code) === "42P01")
+      throw new CliError(
+        `The database at DATABASE_URL has no Earmark tables, so \`earmark ${command}\` has nothing to read. Run \`earmark migrate\` against the primary database (or check DATABASE_URL).`,
+      );
+    throw err;
   }
 }

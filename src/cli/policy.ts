@@ -117,13 +117,18 @@ export function registerPolicyCommands(program: Command): void {
         format: "text" | "markdown" | "json";
       }) => {
         const bundle = await loadOrReport(opts.bundle, "text");
-        await withDatabase(configFromEnv(), "policy replay", async ({ db }) => {
-          const report = await replayPolicy(db, bundle, {
-            since: opts.since ? new Date(Date.now() - opts.since) : null,
-            limit: opts.limit,
-          });
-          process.stdout.write(`${formatReplay(report, opts.format)}\n`);
-        });
+        await withDatabase(
+          configFromEnv(),
+          "policy replay",
+          async ({ db }) => {
+            const report = await replayPolicy(db, bundle, {
+              since: opts.since ? new Date(Date.now() - opts.since) : null,
+              limit: opts.limit,
+            });
+            process.stdout.write(`${formatReplay(report, opts.format)}\n`);
+          },
+          { readOnly: true },
+        );
       },
     );
 
@@ -131,11 +136,16 @@ export function registerPolicyCommands(program: Command): void {
     .command("explain <uploadId>")
     .description("The decisions taken on an upload and the policy trace, in words")
     .action(async (uploadId: string) => {
-      await withDatabase(configFromEnv(), "policy explain", async ({ db }) => {
-        const text = await explainUpload(db, uploadId);
-        if (!text) throw new CliError(`No upload ${uploadId}.`);
-        process.stdout.write(`${text}\n`);
-      });
+      await withDatabase(
+        configFromEnv(),
+        "policy explain",
+        async ({ db }) => {
+          const text = await explainUpload(db, uploadId);
+          if (!text) throw new CliError(`No upload ${uploadId}.`);
+          process.stdout.write(`${text}\n`);
+        },
+        { readOnly: true },
+      );
     });
 
   policy

@@ -31,7 +31,13 @@ export interface Database {
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
 export type DatabaseTarget =
-  | { kind: "postgres"; url: string; maxConnections?: number }
+  | {
+      kind: "postgres";
+      url: string;
+      maxConnections?: number;
+      /** Every transaction read-only (`default_transaction_read_only`): for commands that only read, e.g. on a replica. */
+      readOnly?: boolean;
+    }
   | { kind: "pglite"; dataDir: string | null };
 
 /**
@@ -49,6 +55,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       onnotice: () => {},
       // Fail fast at start-up rather than hang when the server is unreachable.
       connect_timeout: 10,
+      ...(target.readOnly ? { connection: { default_transaction_read_only: true } } : {}),
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
     return {
