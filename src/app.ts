@@ -22,7 +22,7 @@ export const API_VERSION = "0.1.0";
 export function createApp(deps: Deps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.onError(onError);
-  app.notFound(notFound);
+  app.notFound(notFound(() => app.routes));
   app.use("*", requestContext(deps));
   app.use("/v1/*", requireApiKey, rateLimit);
 

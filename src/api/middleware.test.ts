@@ -125,7 +125,7 @@ describe.each(DRIVERS)("API middleware (%s)", (driver) => {
       expect(seen.size).toBe(7);
     });
 
-    it("answers unknown routes with a 404 problem", async () => {
+    it("answers unknown routes with a 404 problem, known paths with another method with a 405", async () => {
       const alice = await t.account();
       const res = await app.request("/nothing/here?x=1");
       const problem = await expectProblem(res, 404, "not-found");
@@ -134,8 +134,8 @@ describe.each(DRIVERS)("API middleware (%s)", (driver) => {
       await expectProblem(await app.request("/v1/nothing", { headers: alice.auth }), 404, "not-found");
       await expectProblem(
         await app.request("/v1/uploads", { method: "PATCH", headers: alice.auth }),
-        404,
-        "not-found",
+        405,
+        "method-not-allowed",
       );
       // Under /v1 the key is checked first: nothing about the API is revealed without one.
       await expectProblem(await app.request("/v1/nothing"), 401, "unauthorized");

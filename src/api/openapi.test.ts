@@ -183,8 +183,8 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
         expect(op.summary, `${m} ${p}`).toBeTruthy();
         for (const [status, r] of Object.entries<Json>(op.responses)) {
           expect(r.description, `${m} ${p} ${status}`).toBeTruthy();
-          // Errors are problems; readiness reports its checks in the same shape whether ready or not.
-          if (Number(status) >= 400 && p !== "/readyz")
+          // Errors are problems, readiness included.
+          if (Number(status) >= 400)
             expect(Object.keys(r.content ?? {}), `${m} ${p} ${status}`).toEqual(["application/problem+json"]);
         }
       }

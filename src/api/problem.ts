@@ -79,11 +79,40 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   );
 };
 
-export const notFound: NotFoundHandler<AppEnv> = (c) =>
-  problemResponse(
-    c,
-    new ApiError("not-found", `There is nothing at ${c.req.method} ${new URL(c.req.url).pathname}.`),
-  );
+/**
+ * Unmatched requests: `405` with `Allow` when the path exists under other methods, else `404`. `routes` is
+ * read at the first unmatched request, when every route is registered.
+ */
+export function notFound(routes: () => readonly { method: string; path: string }[]): NotFoundHandler<AppEnv> {
+  let patterns: { re: RegExp; method: string }[] | null = null;
+  return (c) => {
+    patterns ??= routes()
+      .filter((r) => r.method !== "ALL") // middleware
+      .map((r) => ({
+        method: r.method,
+        re: new RegExp(
+          `^${r.path
+            .split("/")
+            .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+            .join("/")}$`,
+        ),
+      }));
+    const pathname = new URL(c.req.url).pathname;
+    const allowed = [...new Set(patterns.filter((p) => p.re.test(pathname)).map((p) => p.method))];
+    if (allowed.length > 0) {
+      if (allowed.includes("GET")) allowed.push("HEAD");
+      return problemResponse(
+        c,
+        new ApiError(
+          "method-not-allowed",
+          `${pathname} does not take ${c.req.method}; it takes ${allowed.join(", ")}.`,
+          { headers: { allow: allowed.join(", ") } },
+        ),
+      );
+    }
+    return problemResponse(c, new ApiError("not-found", `There is nothing at ${c.req.method} ${pathname}.`));
+  };
+}
 
 /** Names for the validator's targets in pointers: the body is `/body`, not the parser's `json`. */
 const TARGETS: Record<string, string> = {

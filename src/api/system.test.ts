@@ -116,10 +116,11 @@ describe.each(DRIVERS)("operations endpoints (%s)", (driver) => {
     await expect(blobs.check()).rejects.toThrow();
     const res = await createApp({ ...t.deps, blobs }).request("/readyz");
     expect(res.status).toBe(503);
-    const body = (await res.json()) as { status: string; checks: Record<string, string> };
-    expect(body.status).toBe("unavailable");
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const body = (await res.json()) as { code: string; detail: string; checks: Record<string, string> };
+    expect(body.code).toBe("unavailable");
+    expect(body.detail).toMatch(/^Not ready: blob store: .*(ENOTDIR|not a directory)/i);
     expect(body.checks.database).toBe("ok");
-    expect(body.checks.blobStore).not.toBe("ok");
     expect(body.checks.blobStore).toMatch(/ENOTDIR|not a directory/i);
     // The healthy app is unaffected.
     expect((await app.request("/readyz")).status).toBe(200);
@@ -134,8 +135,10 @@ describe.each(DRIVERS)("operations endpoints (%s)", (driver) => {
     await closed.close();
     const res = await createApp({ ...t.deps, database: closed }).request("/readyz");
     expect(res.status).toBe(503);
-    const body = (await res.json()) as { status: string; checks: Record<string, string> };
-    expect(body.status).toBe("unavailable");
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const body = (await res.json()) as { code: string; detail: string; checks: Record<string, string> };
+    expect(body.code).toBe("unavailable");
+    expect(body.detail).toMatch(/^Not ready: database: /);
     expect(body.checks.blobStore).toBe("ok");
     expect(body.checks.database).not.toBe("ok");
     // The reason, not just the query that failed.
@@ -278,5 +281,26 @@ describe.each(DRIVERS)("operations endpoints (%s)", (driver) => {
       expect(res.headers.get("content-type"), code).toBe("application/problem+json");
       expect(problemSchema.parse(await res.json()).code).toBe("not-found");
     }
+  });
+
+  it("answers 405 with Allow for a path that exists under other methods, 404 for one that does not", async () => {
+    const put = await app.request("/healthz", { method: "PUT" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, HEAD");
+    expect(put.headers.get("content-type")).toBe("application/problem+json");
+    expect(problemSchema.parse(await put.json())).toMatchObject({
+      code: "method-not-allowed",
+      detail: "/healthz does not take PUT; it takes GET, HEAD.",
+    });
+    const { auth } = await t.account();
+    const del = await app.request("/v1/uploads/upl_01ABC", { method: "DELETE", headers: auth });
+    expect(del.status).toBe(405);
+    expect(del.headers.get("allow")).toBe("GET, HEAD");
+    const patch = await app.request("/v1/uploads", { method: "PATCH", headers: auth });
+    expect(patch.headers.get("allow")?.split(", ").sort()).toEqual(["GET", "HEAD", "POST"]);
+    const nowhere = await app.request("/v1/nothing/here", { method: "DELETE", headers: auth });
+    expect(nowhere.status).toBe(404);
+    // Without a key, the API answers 401 before it says anything about its paths.
+    expect((await app.request("/v1/uploads", { method: "PATCH" })).status).toBe(401);
   });
 });

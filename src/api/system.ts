@@ -2,15 +2,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { ApiError, ERRORS, type ErrorCode } from "../errors.js";
 import type { App } from "./context.js";
-import { problemResponses } from "./problem.js";
+import { problemResponses, problemSchema } from "./problem.js";
 
 const Health = z.object({ status: z.literal("ok") }).openapi("Health");
-const Readiness = z
-  .object({
-    status: z.enum(["ready", "unavailable"]),
-    checks: z.object({ database: z.string(), blobStore: z.string() }),
-  })
-  .openapi("Readiness");
+const Checks = z.object({ database: z.string(), blobStore: z.string() });
+const Readiness = z.object({ status: z.literal("ready"), checks: Checks }).openapi("Readiness");
+/** Not ready is an error like any other: a problem (code `unavailable`) that also carries the checks. */
+const NotReady = problemSchema.extend({ checks: Checks }).openapi("NotReady");
 
 export const healthRoute = createRoute({
   method: "get",
@@ -27,7 +25,10 @@ export const readyRoute = createRoute({
   summary: "Readiness: the database and blob store are reachable",
   responses: {
     200: { description: "Ready.", content: { "application/json": { schema: Readiness } } },
-    503: { description: "Not ready.", content: { "application/json": { schema: Readiness } } },
+    503: {
+      description: "Not ready: the checks name what failed.",
+      content: { "application/problem+json": { schema: NotReady } },
+    },
   },
 });
 
@@ -88,11 +89,15 @@ export function registerSystemRoutes(app: App) {
       check(() => deps.database.db.execute(sql`select 1`)),
       check(() => deps.blobs.check()),
     ]);
-    const ready = database === "ok" && blobStore === "ok";
-    return c.json(
-      { status: ready ? ("ready" as const) : ("unavailable" as const), checks: { database, blobStore } },
-      ready ? 200 : 503,
-    );
+    if (database !== "ok" || blobStore !== "ok") {
+      const failing = Object.entries({ database, blobStore }).filter(([, v]) => v !== "ok");
+      throw new ApiError(
+        "unavailable",
+        `Not ready: ${failing.map(([k, v]) => `${k === "blobStore" ? "blob store" : k}: ${v}`).join("; ")}`,
+        { checks: { database, blobStore } },
+      );
+    }
+    return c.json({ status: "ready" as const, checks: { database, blobStore } }, 200);
   });
 
   app.openapi(metricsRoute, async (c) => {
