@@ -27,6 +27,9 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** The parent at launch, read before start-up: npm may be stopped while the server is still starting. */
+const LAUNCH_PARENT = process.ppid;
+
 /** Runs until SIGINT/SIGTERM, then shuts down gracefully (a second signal exits at once). */
 function untilSignal(close: () => Promise<void>): void {
   let stopping = false;
@@ -44,6 +47,16 @@ function untilSignal(close: () => Promise<void>): void {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Under `npm start` the parent is the shell npm runs the script in. npm passes a SIGTERM on to that shell,
+  // which dies without passing it on; so when the parent is gone, stop as if signalled rather than live on
+  // as an orphan holding the port and the data directory.
+  if (process.env.npm_lifecycle_event) {
+    const watch = setInterval(() => {
+      if (process.ppid === LAUNCH_PARENT) return;
+      clearInterval(watch);
+      stop("parent process exited");
+    }, 500).unref();
+  }
 }
 
 const program = new Command("earmark")

@@ -206,6 +206,40 @@ describe("earmark CLI (embedded data directory)", () => {
     expect((await earmark(["policy", "explain", "upl_nope"], env)).stderr).toMatch(/No upload upl_nope/);
   });
 
+  it("`npm start` stopped with SIGTERM stops the server too: no orphan holds the port or the data directory", async () => {
+    const data = { EARMARK_DATA_DIR: path.join(dir, "npm-start") };
+    // detached: npm gets its own process group, so the kill below reaches npm alone, as a supervisor's would.
+    const npm = spawn("npm", ["start"], {
+      env: { ...process.env, ...data, PORT: "0", LOG_LEVEL: "info", DATABASE_URL: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let log = "";
+    npm.stdout.on("data", (d) => (log += d));
+    try {
+      await eventually(async () => (/earmark listening/.test(log) ? true : undefined), "npm start");
+      const lock = JSON.parse(await readFile(path.join(data.EARMARK_DATA_DIR, "earmark.lock"), "utf8"));
+      const pid = Number(lock.pid);
+      expect(pid).toBeGreaterThan(0);
+      expect(pid).not.toBe(npm.pid); // the server is npm's grandchild, behind a shell
+      npm.kill("SIGTERM");
+      // Gone, or a zombie its new parent has not reaped yet: either way it has exited.
+      const running = () =>
+        readFile(`/proc/${pid}/status`, "utf8").then(
+          (status) => !/^State:\s+Z/m.test(status),
+          () => false,
+        );
+      await eventually(async () => ((await running()) ? undefined : true), "the server to exit after npm");
+      expect((await earmark(["keys", "list"], data)).code).toBe(0); // the data directory is free again
+    } finally {
+      try {
+        if (npm.pid) process.kill(-npm.pid, "SIGKILL"); // whatever is left of npm's group
+      } catch {
+        // nothing left
+      }
+    }
+  });
+
   it("while a server holds the embedded database: says so, or goes through the server with an API key", async () => {
     const made = await earmark(["keys", "create", "--account", "via-server"], env);
     const key = /^EARMARK_API_KEY=(\S+)$/m.exec(made.stdout)?.[1];
