@@ -17,6 +17,7 @@ import { startWorker } from "./jobs/kinds.js";
 import { PolicyBundleError } from "./policy/bundle.js";
 import { BundlePolicyEngine, watchPolicyBundle } from "./policy/engine.js";
 import { startServer } from "./server.js";
+import { WebhookDestinationError } from "./webhooks/destination.js";
 import { createEndpoint } from "./webhooks/endpoints.js";
 
 const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -213,10 +214,18 @@ webhooks
   .addOption(new Option("-e, --events <events...>", "events to send").choices([...WEBHOOK_EVENTS]))
   .action(async (opts: { account: string; url: string; events?: WebhookEventType[] }) => {
     if (!/^https?:\/\//.test(opts.url)) throw new CliError("--url must be an http:// or https:// URL.", 2);
-    await withDatabase(configFromEnv(), "webhooks add", async ({ db }) => {
+    const config = configFromEnv();
+    await withDatabase(config, "webhooks add", async ({ db }) => {
       const account = await findAccountByName(db, opts.account);
       if (!account) throw new CliError(`No account named "${opts.account}".`);
-      const ep = await createEndpoint(db, account.id, { url: opts.url, events: opts.events });
+      const ep = await createEndpoint(
+        db,
+        account.id,
+        { url: opts.url, events: opts.events },
+        { allowPrivate: config.webhooks.allowPrivate },
+      ).catch((err) => {
+        throw err instanceof WebhookDestinationError ? new CliError(`--url ${err.message}`) : err;
+      });
       json({ id: ep.id, url: ep.url, events: ep.events, secret: ep.secret });
     });
   });

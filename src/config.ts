@@ -114,6 +114,13 @@ export const envSchema = z.object({
     })
     .describe("Delays between webhook delivery attempts."),
   EARMARK_WEBHOOK_TIMEOUT: seconds("10s").describe("Timeout of one webhook delivery attempt."),
+  EARMARK_WEBHOOK_ALLOW_PRIVATE: z
+    .enum(["true", "false"], { message: 'expected "true" or "false"' })
+    .default("false")
+    .transform((v) => v === "true")
+    .describe(
+      "Let webhooks go to loopback, private and link-local addresses (development, closed networks).",
+    ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -132,7 +139,7 @@ export interface Config {
   workers: number;
   jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
   rateLimit: { perMinute: number; uploadsPerHour: number };
-  webhooks: { retryScheduleS: number[]; timeoutMs: number };
+  webhooks: { retryScheduleS: number[]; timeoutMs: number; allowPrivate: boolean };
   logLevel: string;
 }
 
@@ -180,7 +187,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryBaseS: e.EARMARK_JOB_RETRY_BASE,
     },
     rateLimit: { perMinute: e.EARMARK_RATE_LIMIT_PER_MINUTE, uploadsPerHour: e.EARMARK_UPLOADS_PER_HOUR },
-    webhooks: { retryScheduleS: e.EARMARK_WEBHOOK_RETRY, timeoutMs: e.EARMARK_WEBHOOK_TIMEOUT * 1000 },
+    webhooks: {
+      retryScheduleS: e.EARMARK_WEBHOOK_RETRY,
+      timeoutMs: e.EARMARK_WEBHOOK_TIMEOUT * 1000,
+      allowPrivate: e.EARMARK_WEBHOOK_ALLOW_PRIVATE,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

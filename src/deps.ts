@@ -12,6 +12,7 @@ import { loadPolicyBundle } from "./policy/bundle.js";
 import { BundlePolicyEngine } from "./policy/engine.js";
 import type { BlobStore } from "./storage/blob-store.js";
 import { FsBlobStore } from "./storage/fs-blob-store.js";
+import { webhookFetch } from "./webhooks/destination.js";
 
 /**
  * Everything the app and the worker use, as values. Tests build their own (in-memory PGlite, a temp blob
@@ -27,7 +28,7 @@ export interface Deps {
   stages: readonly Stage[];
   policy: PolicyEngine;
   renderSteps: readonly RenderStep[];
-  /** Used for webhook deliveries. */
+  /** Used for webhook deliveries; by default it refuses private destinations (see webhooks/destination.ts). */
   fetch: typeof fetch;
   /** Base of absolute links when there is no request to take it from (webhooks, CLI). */
   baseUrl: string;
@@ -70,7 +71,7 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     stages: overrides.stages ?? DEFAULT_STAGES,
     policy,
     renderSteps: overrides.renderSteps ?? [],
-    fetch: overrides.fetch ?? fetch,
+    fetch: overrides.fetch ?? webhookFetch({ allowPrivate: config.webhooks.allowPrivate }),
     baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),
   };
 }

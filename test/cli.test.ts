@@ -140,6 +140,25 @@ describe("earmark CLI (embedded data directory)", () => {
     expect(r.stderr).toMatch(/\/metadata\/kind/);
   });
 
+  it("refuses a webhook URL on a private address, saying which range and how to allow it", async () => {
+    expect((await earmark(["accounts", "create", "hooks"], env)).code).toBe(0);
+    const r = await earmark(
+      ["webhooks", "add", "--account", "hooks", "--url", "http://169.254.169.254/x"],
+      env,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /--url http:\/\/169\.254\.169\.254\/x points at a link-local \(cloud metadata\)/,
+    );
+    expect(r.stderr).toMatch(/EARMARK_WEBHOOK_ALLOW_PRIVATE=true/);
+    const allowed = await earmark(["webhooks", "add", "--account", "hooks", "--url", "http://10.0.0.7/x"], {
+      ...env,
+      EARMARK_WEBHOOK_ALLOW_PRIVATE: "true",
+    });
+    expect(allowed.code).toBe(0);
+    expect(jsonLines(allowed.stdout)[0]).toMatchObject({ url: "http://10.0.0.7/x" });
+  });
+
   it("checks a policy bundle: ok on the shipped one, file:line:col problems (or GitHub annotations) on a broken one", async () => {
     const ok = await earmark(["policy", "check"], env);
     expect(ok.code).toBe(0);

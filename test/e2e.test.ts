@@ -60,6 +60,7 @@ describe.each(DRIVERS)("end to end over HTTP (%s)", (driver) => {
         LOG_LEVEL: "silent",
         DATABASE_URL: databaseUrl,
         EARMARK_WORKERS: "2",
+        EARMARK_WEBHOOK_ALLOW_PRIVATE: "true", // the receiver below listens on 127.0.0.1
       }),
       { worker: true, command: "start", print: (l) => lines.push(l) },
     );

@@ -89,7 +89,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
   /** An endpoint of a new account and one queued delivery to it; returns the delivery row. */
   async function pendingDelivery(url: string, data: Record<string, unknown> = { id: "upl_x", n: 1 }) {
     const account = await t.account();
-    const endpoint = await createEndpoint(deps.database.db, account.id, { url });
+    const endpoint = await createEndpoint(deps.database.db, account.id, { url }, { allowPrivate: true });
     const n = await emitEvent(deps.database.db, account.id, "upload.decided", data, { maxAttempts: 3 });
     expect(n).toBe(1);
     const [delivery] = await deps.database.db
@@ -275,10 +275,15 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const rx = await receiver();
     const account = await t.account();
     const db = deps.database.db;
-    const all = await createEndpoint(db, account.id, { url: rx.url });
-    const failedOnly = await createEndpoint(db, account.id, { url: rx.url, events: ["upload.failed"] });
+    const all = await createEndpoint(db, account.id, { url: rx.url }, { allowPrivate: true });
+    const failedOnly = await createEndpoint(
+      db,
+      account.id,
+      { url: rx.url, events: ["upload.failed"] },
+      { allowPrivate: true },
+    );
     const other = await t.account();
-    await createEndpoint(db, other.id, { url: rx.url });
+    await createEndpoint(db, other.id, { url: rx.url }, { allowPrivate: true });
 
     expect(await emitEvent(db, account.id, "upload.decided", { id: "upl_a" }, { maxAttempts: 3 })).toBe(1);
     expect(await emitEvent(db, account.id, "upload.failed", { id: "upl_b" }, { maxAttempts: 3 })).toBe(2);

@@ -60,7 +60,9 @@ export async function deliverWebhook(
     await res.body?.cancel().catch(() => {});
     if (res.status < 200 || res.status >= 300) error = `endpoint answered HTTP ${res.status}`;
   } catch (err) {
-    error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    // fetch reports "fetch failed" and keeps the reason (refused, DNS, a private destination) in `cause`.
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
+    error = err instanceof Error ? `${err.name}: ${err.message}${cause}` : String(err);
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", onAbort);

@@ -9,13 +9,21 @@ import {
 } from "../db/schema/index.js";
 import { newId } from "../ids.js";
 import { enqueueJob } from "../jobs/queue.js";
+import { WebhookDestinationError, webhookUrlProblem } from "./destination.js";
 import { newWebhookSecret } from "./signing.js";
 
+/** Registers an endpoint. Throws WebhookDestinationError for a URL webhooks may not go to. */
 export async function createEndpoint(
   db: Db,
   accountId: string,
   input: { url: string; events?: WebhookEventType[]; description?: string | null },
+  opts: { allowPrivate: boolean },
 ) {
+  const problem = webhookUrlProblem(input.url, opts);
+  if (problem)
+    throw new WebhookDestinationError(
+      `${input.url} ${problem}${opts.allowPrivate ? "" : " (EARMARK_WEBHOOK_ALLOW_PRIVATE=true allows private ones)"}.`,
+    );
   const secret = newWebhookSecret();
   const [row] = await db
     .insert(webhookEndpoints)

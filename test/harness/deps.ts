@@ -86,6 +86,8 @@ export async function createTestContext(
     EARMARK_JOB_RETRY_BASE: "0.05s",
     EARMARK_WEBHOOK_RETRY: "0.05s,0.1s",
     EARMARK_WEBHOOK_TIMEOUT: "2s",
+    // The tests' webhook receivers listen on 127.0.0.1; the refusal of private addresses has its own tests.
+    EARMARK_WEBHOOK_ALLOW_PRIVATE: "true",
     ...(tdb.url ? { DATABASE_URL: tdb.url } : {}),
     ...opts.env,
   });

@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { WEBHOOK_EVENTS } from "../../db/schema/index.js";
+import { ApiError } from "../../errors.js";
+import { WebhookDestinationError } from "../../webhooks/destination.js";
 import { createEndpoint } from "../../webhooks/endpoints.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
@@ -11,11 +13,13 @@ export const createWebhookRoute = createRoute({
   tags: ["Webhooks"],
   summary: "Register a webhook endpoint",
   description: [
-    "Events (`upload.decided`, `upload.failed`) are POSTed as JSON `{type, timestamp, data}` where `data` is the",
+    "Events (`upload.decided`, `upload.held`, `upload.failed`) are POSTed as JSON `{type, timestamp, data}` where `data` is the",
     "upload record, signed per the Standard Webhooks specification: headers `webhook-id`, `webhook-timestamp`,",
     "`webhook-signature` = `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` keyed with the base64-decoded part of",
     "the secret after `whsec_`. Answer 2xx to acknowledge; anything else is retried with backoff",
     "(5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default). The secret is shown only in this response.",
+    "The URL must be public: loopback, private and link-local destinations are refused (unless the operator set",
+    "`EARMARK_WEBHOOK_ALLOW_PRIVATE=true`), here and again on the resolved address at every delivery.",
   ].join("\n"),
   security: [{ apiKey: [] }],
   request: {
@@ -51,7 +55,18 @@ export const createWebhookRoute = createRoute({
 export function registerCreateWebhook(app: App) {
   app.openapi(createWebhookRoute, async (c) => {
     const input = c.req.valid("json");
-    const row = await createEndpoint(c.get("deps").database.db, c.get("account").id, input);
+    const deps = c.get("deps");
+    let row: Awaited<ReturnType<typeof createEndpoint>>;
+    try {
+      row = await createEndpoint(deps.database.db, c.get("account").id, input, {
+        allowPrivate: deps.config.webhooks.allowPrivate,
+      });
+    } catch (err) {
+      if (!(err instanceof WebhookDestinationError)) throw err;
+      throw new ApiError("validation-failed", `This webhook URL is not allowed: ${err.message}`, {
+        errors: [{ pointer: "/body/url", detail: err.message }],
+      });
+    }
     return c.json({ ...endpointJson(row), secret: row.secret }, 201);
   });
 }

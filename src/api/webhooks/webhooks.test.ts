@@ -497,3 +497,41 @@ describe.each(DRIVERS)("webhooks (%s)", (driver) => {
     }
   });
 });
+
+describe("webhooks with the default destination rules", () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestContext("pglite", { env: { EARMARK_WEBHOOK_ALLOW_PRIVATE: "false" } });
+  });
+  afterAll(() => t?.close());
+
+  it("refuses to register loopback, private, link-local and localhost URLs, naming the range and the setting", async () => {
+    const alice = await t.account();
+    const app = createApp(t.deps);
+    for (const [url, range] of [
+      ["http://127.0.0.1:5432/", /loopback \(127\.0\.0\.0\/8\)/],
+      ["http://169.254.169.254/latest/meta-data/", /link-local \(cloud metadata\)/],
+      ["http://10.0.0.7/hook", /private \(10\.0\.0\.0\/8\)/],
+      ["http://[::1]/hook", /loopback \(::1\/128\)/],
+      ["http://localhost:8080/hook", /localhost/],
+    ] as const) {
+      const res = await app.request("/v1/webhooks", {
+        method: "POST",
+        body: JSON.stringify({ url }),
+        headers: { ...alice.auth, "content-type": "application/json" },
+      });
+      expect(res.status, url).toBe(422);
+      const problem = problemSchema.parse(await res.json());
+      expect(problem.code).toBe("validation-failed");
+      expect(problem.errors?.[0]?.pointer).toBe("/body/url");
+      expect(problem.detail, url).toMatch(range);
+      expect(problem.detail).toMatch(/EARMARK_WEBHOOK_ALLOW_PRIVATE=true/);
+    }
+    const ok = await app.request("/v1/webhooks", {
+      method: "POST",
+      body: JSON.stringify({ url: "https://hooks.example.org/earmark" }),
+      headers: { ...alice.auth, "content-type": "application/json" },
+    });
+    expect(ok.status).toBe(201);
+  });
+});
