@@ -10,7 +10,7 @@
  * 2. throughput  end-to-end uploads per minute: Postgres `earmark serve` + 1 or 2 `earmark worker` processes,
  *                and the embedded single process; a fixed batch of 3-minute MP3s, first POST → last decision.
  * 3. decode      decode speed (× real time) per format, ours in-process vs `ffmpeg -f f32le` on the same file,
- *                and the analysis cost per format (probe + decode stage + stats stage).
+ *                and the analysis cost per format (probe, then all stages over one decode).
  * 4. rss         peak RSS of a 1-hour MP3 and a 1-hour WAV through receive + the whole pipeline, each in a
  *                fresh child process.
  *
@@ -291,7 +291,7 @@ try {
       "ours = decodeAudio() in this process over fileSource(), after one warm-up decode; ffmpeg = " +
         "`ffmpeg -v error -i FILE -f f32le -y /dev/null` timed as a whole process (start-up included). " +
         "ours/ffmpeg < 1 means we are slower. The pipeline columns are one upload's analysis as the orchestrator " +
-        "runs it: probe, then the decode stage and the stats stage, each decoding the file again.",
+        "runs it: probe, then every registered stage (decode, stats) together over one decode of the file.",
     );
     if (!hasFfmpeg) note("ffmpeg is not on the PATH: the ffmpeg columns and ours/ffmpeg ratios are skipped.");
     t = now();
@@ -410,8 +410,7 @@ const summary = {
     ffmpegRealTime: c.ffmpegRealTime === null ? null : round(c.ffmpegRealTime),
     oursOverFfmpeg: c.ratio === null ? null : round(c.ratio, 3),
     pipelineRealTime: round(c.pipeline.realTime, 1),
-    decodeStageS: round(c.pipeline.decodeStageS, 3),
-    statsStageS: round(c.pipeline.statsStageS, 3),
+    analysisS: round(c.pipeline.analysisS, 3),
   })),
   rss: results.rss.map((c) => ({
     file: c.label,

@@ -1,7 +1,7 @@
 /**
  * Section 3: decode speed per format, in this process, against ffmpeg decoding the same file to f32 PCM;
- * and the pipeline's whole analysis cost per format (probe + decode stage + stats stage), as the
- * orchestrator runs it (each stage decodes the blob again).
+ * and the pipeline's whole analysis cost per format (probe, then every registered stage together over one
+ * decode), as the orchestrator runs it.
  */
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
@@ -10,9 +10,9 @@ import { fileSource } from "../../src/audio/bytes.js";
 import { decodeAudio } from "../../src/audio/decode/index.js";
 import { sniff } from "../../src/audio/format.js";
 import { probeAudio } from "../../src/audio/probe/index.js";
-import { audioSourceFor, type StageContext, type UploadFacts } from "../../src/pipeline/stage.js";
-import { decodeStage } from "../../src/pipeline/stages/decode.js";
-import { statsStage } from "../../src/pipeline/stages/stats.js";
+import { analyseTogether } from "../../src/pipeline/analyse.js";
+import type { UploadFacts } from "../../src/pipeline/stage.js";
+import { DEFAULT_STAGES } from "../../src/pipeline/stages/index.js";
 import { fmt, median, now, table } from "./util.js";
 
 const LIMITS = { maxDurationS: 4 * 3600 };
@@ -30,7 +30,7 @@ export interface DecodeCase {
   ffmpegRealTime: number | null;
   /** ours ×RT / ffmpeg ×RT: below 1 means we are slower. */
   ratio: number | null;
-  pipeline: { probeMs: number; decodeStageS: number; statsStageS: number; totalS: number; realTime: number };
+  pipeline: { probeMs: number; analysisS: number; totalS: number; realTime: number };
 }
 
 async function ourDecode(file: string): Promise<{ seconds: number; audioS: number }> {
@@ -60,7 +60,6 @@ function ffmpegDecode(file: string): number | null {
 const silent = pino({ level: "silent" });
 
 async function pipelineOnce(file: string) {
-  const ctx: StageContext = { signal: new AbortController().signal, logger: silent, limits: LIMITS };
   const t0 = now();
   const src = await fileSource(file);
   const found = sniff(Buffer.from(await src.read(0, 65536)));
@@ -75,12 +74,17 @@ async function pipelineOnce(file: string) {
     sizeBytes: src.size,
     probe,
   };
-  const audio = audioSourceFor(src, probe, LIMITS, ctx.signal);
-  const decoded = await decodeStage.run({ upload, audio, signals: {} }, ctx);
+  const outcomes = await analyseTogether(
+    DEFAULT_STAGES,
+    { upload, source: src, probe, signals: {} },
+    { signal: new AbortController().signal, logger: silent, limits: LIMITS },
+  );
   const t2 = now();
-  await statsStage.run({ upload, audio, signals: { decode: decoded } }, ctx);
-  const t3 = now();
-  return { probeS: t1 - t0, decodeS: t2 - t1, statsS: t3 - t2, totalS: t3 - t0, audioS: decoded.durationS };
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed && !failed.ok) throw new Error(`${file}: stage ${failed.stage.name}: ${String(failed.error)}`);
+  const decoded = outcomes.find((o) => o.stage.name === "decode");
+  const audioS = decoded?.ok ? (decoded.data as { durationS: number }).durationS : 0;
+  return { probeS: t1 - t0, analysisS: t2 - t1, totalS: t2 - t0, audioS };
 }
 
 export async function runDecode(
@@ -125,8 +129,7 @@ export async function runDecode(
       ratio: ffmpegS ? ffmpegS / oursS : null,
       pipeline: {
         probeMs: median(pipe.map((p) => p.probeS)) * 1000,
-        decodeStageS: median(pipe.map((p) => p.decodeS)),
-        statsStageS: median(pipe.map((p) => p.statsS)),
+        analysisS: median(pipe.map((p) => p.analysisS)),
         totalS,
         realTime: audioS / totalS,
       },
@@ -151,8 +154,7 @@ export function decodeTable(cases: DecodeCase[]): string {
       "ffmpeg ×RT",
       "ours/ffmpeg",
       "probe ms",
-      "decode stg s",
-      "stats stg s",
+      "stages s",
       "pipeline ×RT",
     ],
     cases.map((c) => [
@@ -165,8 +167,7 @@ export function decodeTable(cases: DecodeCase[]): string {
       fmt(c.ffmpegRealTime, 0),
       fmt(c.ratio, 2),
       fmt(c.pipeline.probeMs, 1),
-      fmt(c.pipeline.decodeStageS, 3),
-      fmt(c.pipeline.statsStageS, 3),
+      fmt(c.pipeline.analysisS, 3),
       fmt(c.pipeline.realTime, 0),
     ]),
   );

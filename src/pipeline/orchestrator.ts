@@ -18,10 +18,11 @@ import { newId } from "../ids.js";
 import { decisionFacts } from "../policy/input.js";
 import { loadUploadRecord } from "../uploads/record.js";
 import { emitEvent } from "../webhooks/endpoints.js";
+import { analyseTogether } from "./analyse.js";
 import type { Decision, PolicyEngine } from "./decide.js";
 import { renderUpload } from "./render.js";
 import { SIGNAL_SCHEMAS, type Signals } from "./signals.js";
-import { audioSourceFor, type UploadFacts } from "./stage.js";
+import type { UploadFacts } from "./stage.js";
 
 type PipelineDeps = Pick<
   Deps,
@@ -67,48 +68,62 @@ export async function processUpload(
   const stored = await db.select().from(signalsTable).where(eq(signalsTable.uploadId, uploadId));
   const signals: Partial<Signals> = {};
 
-  for (const stage of deps.stages) {
-    ctx.signal.throwIfAborted();
+  // Stages whose signal (of the same version) is stored already are not run again: a retry resumes.
+  const pending = deps.stages.filter((stage) => {
     const prior = stored.find((s) => s.stage === stage.name && s.version === stage.version);
-    if (prior) {
-      (signals as Record<string, unknown>)[stage.name] = prior.data;
+    if (prior) (signals as Record<string, unknown>)[stage.name] = prior.data;
+    return !prior;
+  });
+  ctx.signal.throwIfAborted();
+  const outcomes = await analyseTogether(
+    pending,
+    { upload: facts, source, probe: row.probe, signals: { ...signals } },
+    { signal: ctx.signal, logger: log, limits },
+  );
+  // Bad audio fails the upload, named after the first stage (in registration order) that found it.
+  const badAudio = outcomes.find((o) => !o.ok && o.error instanceof AudioInputError);
+  if (badAudio && !badAudio.ok) {
+    const err = badAudio.error as AudioInputError;
+    log.info({ stage: badAudio.stage.name, code: err.code }, "upload failed: bad audio");
+    await failUpload(deps, row, {
+      code: err.code,
+      detail: err.detail,
+      stage: badAudio.stage.name,
+      attempts: ctx.attempt,
+    });
+    return;
+  }
+  // Any other failure is retried by the queue; the signals stored here are kept for the retry.
+  let retry: { stage: string; error: unknown } | null = null;
+  for (const o of outcomes) {
+    const { name, version } = o.stage;
+    if (!o.ok) {
+      retry ??= { stage: name, error: o.error };
       continue;
     }
-    const started = performance.now();
-    let data: unknown;
-    try {
-      data = await stage.run(
-        { upload: facts, audio: audioSourceFor(source, row.probe, limits, ctx.signal), signals },
-        { signal: ctx.signal, logger: log.child({ stage: stage.name }), limits },
-      );
-    } catch (err) {
-      if (err instanceof AudioInputError) {
-        log.info({ stage: stage.name, code: err.code }, "upload failed: bad audio");
-        await failUpload(deps, row, {
-          code: err.code,
-          detail: err.detail,
-          stage: stage.name,
-          attempts: ctx.attempt,
-        });
-        return;
-      }
-      throw new Error(`stage ${stage.name}: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
-    }
-    const durationMs = performance.now() - started;
     // A stage that returns something off its schema is a bug; refuse to store it.
-    const parsed = SIGNAL_SCHEMAS[stage.name].parse(data);
+    const parsed = SIGNAL_SCHEMAS[name].safeParse(o.data);
+    if (!parsed.success) {
+      retry ??= { stage: name, error: parsed.error };
+      continue;
+    }
+    const durationMs = o.durationMs;
     await db
       .insert(signalsTable)
-      .values({ uploadId, stage: stage.name, version: stage.version, data: parsed, durationMs })
+      .values({ uploadId, stage: name, version, data: parsed.data, durationMs })
       .onConflictDoUpdate({
         target: [signalsTable.uploadId, signalsTable.stage],
-        set: { version: stage.version, data: parsed, durationMs, createdAt: sql`now()` },
+        set: { version, data: parsed.data, durationMs, createdAt: sql`now()` },
       });
-    (signals as Record<string, unknown>)[stage.name] = parsed;
-    deps.metrics.stageDuration.observe({ stage: stage.name }, durationMs / 1000);
-    log.debug({ stage: stage.name, durationMs: Math.round(durationMs) }, "stage done");
+    (signals as Record<string, unknown>)[name] = parsed.data;
+    deps.metrics.stageDuration.observe({ stage: name }, durationMs / 1000);
+    log.debug({ stage: name, durationMs: Math.round(durationMs) }, "stage done");
+  }
+  if (retry) {
+    const { stage, error } = retry;
+    throw new Error(`stage ${stage}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 
   // The account's history at upload time is part of what is decided on; stored like a signal so a retry or a

@@ -15,7 +15,10 @@ export interface UploadFacts {
   probe: AudioProbe;
 }
 
-/** The upload's audio, decoded on demand as a stream of chunks; each `read()` starts from the beginning. */
+/**
+ * The upload's audio as a stream of decoded chunks; each `read()` starts from the beginning. In the pipeline
+ * the first `read()` is a share of one decode all stages run over together; read once if you can.
+ */
 export interface AudioSource {
   probe: AudioProbe;
   read(): AsyncIterable<PcmChunk>;
@@ -24,7 +27,10 @@ export interface AudioSource {
 export interface StageInput {
   upload: UploadFacts;
   audio: AudioSource;
-  /** Signals of the stages that ran before this one. */
+  /**
+   * Signals stored before this pass (the account context, or stages a retry does not run again). Stages run
+   * together over one decode, so a stage never sees another stage's signal from the same pass.
+   */
   signals: Partial<Signals>;
 }
 

@@ -3,7 +3,8 @@ import { decodeStage } from "./decode.js";
 import { statsStage } from "./stats.js";
 
 /**
- * The analysis stages, in order. This list is the one place a stage is registered; `decode` comes first
- * because it validates the whole stream and the others rely on what it found.
+ * The analysis stages. This list is the one place a stage is registered. They run together over one decode
+ * of the audio (pipeline/analyse.ts); `decode` comes first so that bad audio, which every stage meets, is
+ * reported as found by the stage whose job is to find it.
  */
 export const DEFAULT_STAGES: readonly Stage[] = [decodeStage, statsStage];

@@ -5,13 +5,13 @@ import type { Stage } from "../stage.js";
 export const statsStage: Stage<"stats"> = {
   name: "stats",
   version: STATS_VERSION,
-  async run({ audio, signals }) {
-    const decoded = signals.decode;
-    const acc = createStatsAccumulator(
-      decoded?.sampleRate ?? audio.probe.sampleRate,
-      decoded?.channels ?? audio.probe.channels,
-    );
-    for await (const chunk of audio.read()) acc.push(chunk.channels);
-    return acc.finish();
+  async run({ audio }) {
+    // The decoded stream's own rate and channel count (it runs beside the decode stage, not after it).
+    let acc: ReturnType<typeof createStatsAccumulator> | null = null;
+    for await (const chunk of audio.read()) {
+      acc ??= createStatsAccumulator(chunk.sampleRate, chunk.channels.length);
+      acc.push(chunk.channels);
+    }
+    return (acc ?? createStatsAccumulator(audio.probe.sampleRate, audio.probe.channels)).finish();
   },
 };
