@@ -114,6 +114,9 @@ export const envSchema = z.object({
     })
     .describe("Delays between webhook delivery attempts."),
   EARMARK_WEBHOOK_TIMEOUT: seconds("10s").describe("Timeout of one webhook delivery attempt."),
+  EARMARK_WEBHOOK_DISABLE_AFTER: int(5, 0, 1000).describe(
+    "Disable an endpoint once this many deliveries in a row failed after every retry (0: never).",
+  ),
   EARMARK_WEBHOOK_ALLOW_PRIVATE: z
     .enum(["true", "false"], { message: 'expected "true" or "false"' })
     .default("false")
@@ -139,7 +142,7 @@ export interface Config {
   workers: number;
   jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
   rateLimit: { perMinute: number; uploadsPerHour: number };
-  webhooks: { retryScheduleS: number[]; timeoutMs: number; allowPrivate: boolean };
+  webhooks: { retryScheduleS: number[]; timeoutMs: number; allowPrivate: boolean; disableAfter: number };
   logLevel: string;
 }
 
@@ -191,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryScheduleS: e.EARMARK_WEBHOOK_RETRY,
       timeoutMs: e.EARMARK_WEBHOOK_TIMEOUT * 1000,
       allowPrivate: e.EARMARK_WEBHOOK_ALLOW_PRIVATE,
+      disableAfter: e.EARMARK_WEBHOOK_DISABLE_AFTER,
     },
     logLevel: e.LOG_LEVEL,
   };

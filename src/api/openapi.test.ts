@@ -13,6 +13,7 @@ import { ERRORS } from "../errors.js";
 import { startWorker } from "../jobs/kinds.js";
 import type { Worker } from "../jobs/worker.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
+import { emitEvent } from "../webhooks/endpoints.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is walked as plain JSON.
 type Json = any;
@@ -343,6 +344,26 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
         422,
       );
       expect((await call(`/v1/webhooks/${hookId}/deliveries`, { headers: bob.auth })).status).toBe(404);
+      const patch = (body: string) =>
+        call(`/v1/webhooks/${hookId}`, { method: "PATCH", body, headers: json });
+      expect((await patch(JSON.stringify({ description: "tour" }))).status).toBe(200);
+      expect((await patch(JSON.stringify({ enabled: 1 }))).status).toBe(422);
+      // A delivery to port 9 (nothing listens) fails on its one attempt; then it is sent again on request.
+      await emitEvent(t.deps.database.db, alice.id, "upload.failed", { id: "upl_tour" }, { maxAttempts: 1 });
+      await worker.idle();
+      const log = (await (
+        await call(`/v1/webhooks/${hookId}/deliveries`, { headers: alice.auth })
+      ).json()) as {
+        data: { id: string; status: string }[];
+      };
+      const failedDelivery = log.data.find((d) => d.status === "failed")!;
+      const retry = (deliveryId: string) =>
+        call(`/v1/webhooks/${hookId}/deliveries/${deliveryId}/retry`, {
+          method: "POST",
+          headers: alice.auth,
+        });
+      expect((await retry(failedDelivery.id)).status).toBe(202);
+      expect((await retry("dlv_nope")).status).toBe(404);
       expect((await call(`/v1/webhooks/${hookId}`, { method: "DELETE", headers: bob.auth })).status).toBe(
         404,
       );

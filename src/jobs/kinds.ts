@@ -3,7 +3,7 @@ import { pruneRateLimitWindows } from "../accounts/rate-limit.js";
 import { uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
 import { failUpload, processUpload } from "../pipeline/orchestrator.js";
-import { deliverWebhook, markDeliveryFailed } from "../webhooks/deliver.js";
+import { deliverWebhook, giveUpDelivery } from "../webhooks/deliver.js";
 import { pruneJobs } from "./queue.js";
 import { createWorker, type JobKindSpec, type Worker } from "./worker.js";
 
@@ -32,13 +32,22 @@ export function jobKinds(deps: Deps): Record<string, JobKindSpec> {
     },
     "deliver-webhook": {
       run: (job, ctx) =>
-        deliverWebhook(db, String(job.payload.deliveryId), job.attempts, {
+        deliverWebhook(db, String(job.payload.deliveryId), {
           timeoutMs: deps.config.webhooks.timeoutMs,
           fetch: deps.fetch,
           signal: ctx.signal,
         }),
       retryDelayS: (attempt) => schedule[Math.min(attempt, schedule.length) - 1] ?? 60,
-      onExhausted: (job) => markDeliveryFailed(db, String(job.payload.deliveryId)),
+      onExhausted: async (job) => {
+        const { disabledEndpoint } = await giveUpDelivery(db, String(job.payload.deliveryId), {
+          disableAfter: deps.config.webhooks.disableAfter,
+        });
+        if (disabledEndpoint)
+          deps.logger.warn(
+            { endpointId: disabledEndpoint, after: deps.config.webhooks.disableAfter },
+            "webhook endpoint disabled: its recent deliveries all failed",
+          );
+      },
     },
   };
 }

@@ -10,8 +10,8 @@ import { loadConfig } from "../config.js";
 import { jobs, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
 import { jobKinds } from "../jobs/kinds.js";
-import { deliverWebhook, WebhookDeliveryError } from "./deliver.js";
-import { createEndpoint, emitEvent } from "./endpoints.js";
+import { deliverWebhook, giveUpDelivery, WebhookDeliveryError } from "./deliver.js";
+import { createEndpoint, emitEvent, retryDelivery, updateEndpoint } from "./endpoints.js";
 import { verifyWebhook } from "./signing.js";
 
 interface Hit {
@@ -114,7 +114,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const rx = await receiver();
     const data = { id: "upl_1", title: "Ünïcødé ♫", nested: { a: [1, 2, 3] } };
     const { endpoint, delivery } = await pendingDelivery(rx.url, data);
-    await deliverWebhook(deps.database.db, delivery.id, 1, opts());
+    await deliverWebhook(deps.database.db, delivery.id, opts());
 
     expect(rx.hits).toHaveLength(1);
     const hit = rx.hits[0]!;
@@ -144,11 +144,49 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     expect(after.attempts[0]!.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it("fails a delivery to an endpoint disabled after it was queued, without sending it", async () => {
+    const rx = await receiver();
+    const { endpoint, delivery, account } = await pendingDelivery(rx.url);
+    await updateEndpoint(
+      deps.database.db,
+      account.id,
+      endpoint.id,
+      { enabled: false },
+      { allowPrivate: true },
+    );
+    await deliverWebhook(deps.database.db, delivery.id, opts());
+    expect(rx.hits).toHaveLength(0);
+    const s = await state(delivery.id);
+    expect(s.delivery.status).toBe("failed");
+    expect(s.attempts).toHaveLength(0);
+  });
+
+  it("sends a failed or delivered delivery again on request, but not one still pending", async () => {
+    const rx = await receiver((n) => (n === 1 ? 500 : 204));
+    const { endpoint, delivery } = await pendingDelivery(rx.url);
+    const db = deps.database.db;
+    expect(await retryDelivery(db, endpoint.id, delivery.id, { maxAttempts: 3 })).toBe("pending");
+    await expect(deliverWebhook(db, delivery.id, opts())).rejects.toThrow(/500/);
+    await giveUpDelivery(db, delivery.id, { disableAfter: 0 });
+    expect((await state(delivery.id)).delivery.status).toBe("failed");
+    expect(await retryDelivery(db, endpoint.id, delivery.id, { maxAttempts: 3 })).toBe("retrying");
+    expect((await state(delivery.id)).delivery.status).toBe("pending");
+    await deliverWebhook(db, delivery.id, opts());
+    const s = await state(delivery.id);
+    expect(s.delivery.status).toBe("delivered");
+    expect(s.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 204],
+    ]);
+    expect(await retryDelivery(db, endpoint.id, delivery.id, { maxAttempts: 3 })).toBe("retrying");
+    expect(await retryDelivery(db, "whk_other", delivery.id, { maxAttempts: 3 })).toBe("not-found");
+  });
+
   it("does not send a delivered event again when its job runs twice", async () => {
     const rx = await receiver();
     const { delivery } = await pendingDelivery(rx.url);
-    await deliverWebhook(deps.database.db, delivery.id, 1, opts());
-    await deliverWebhook(deps.database.db, delivery.id, 2, opts());
+    await deliverWebhook(deps.database.db, delivery.id, opts());
+    await deliverWebhook(deps.database.db, delivery.id, opts());
     expect(rx.hits).toHaveLength(1);
     expect((await state(delivery.id)).attempts).toHaveLength(1);
   });
@@ -156,7 +194,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
   it("logs a non-2xx answer and throws so the queue retries it", async () => {
     const rx = await receiver((n) => (n === 1 ? 503 : 204));
     const { endpoint, delivery } = await pendingDelivery(rx.url);
-    const first = deliverWebhook(deps.database.db, delivery.id, 1, opts());
+    const first = deliverWebhook(deps.database.db, delivery.id, opts());
     await expect(first).rejects.toBeInstanceOf(WebhookDeliveryError);
     await expect(first).rejects.toThrow(/503/);
     let s = await state(delivery.id);
@@ -164,7 +202,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     expect(s.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 503 })]);
     expect(s.attempts[0]!.error).toMatch(/503/);
 
-    await deliverWebhook(deps.database.db, delivery.id, 2, opts());
+    await deliverWebhook(deps.database.db, delivery.id, opts());
     s = await state(delivery.id);
     expect(s.delivery).toMatchObject({ status: "delivered", attempts: 2 });
     expect(s.attempts.map((a) => [a.attempt, a.statusCode, a.error])).toEqual([
@@ -187,7 +225,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
   it("does not follow redirects: a 3xx is a failed attempt", async () => {
     const rx = await receiver(() => 302);
     const { delivery } = await pendingDelivery(rx.url);
-    await expect(deliverWebhook(deps.database.db, delivery.id, 1, opts())).rejects.toThrow(/302/);
+    await expect(deliverWebhook(deps.database.db, delivery.id, opts())).rejects.toThrow(/302/);
     expect(rx.hits.map((h) => h.path)).toEqual(["/hooks/earmark?tenant=a"]);
     expect((await state(delivery.id)).attempts[0]).toMatchObject({ statusCode: 302 });
   });
@@ -196,7 +234,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const rx = await receiver(() => "hang");
     const { delivery } = await pendingDelivery(rx.url);
     expect(configured()).toBe(500);
-    await expect(deliverWebhook(deps.database.db, delivery.id, 1, opts(configured()))).rejects.toThrow(
+    await expect(deliverWebhook(deps.database.db, delivery.id, opts(configured()))).rejects.toThrow(
       /timeout/i,
     );
     expect(rx.hits).toHaveLength(1);
@@ -218,7 +256,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const collecting = setInterval(gc, 10);
     let guard: NodeJS.Timeout | undefined;
     try {
-      const attempt = deliverWebhook(deps.database.db, delivery.id, 1, opts(configured())).then(
+      const attempt = deliverWebhook(deps.database.db, delivery.id, opts(configured())).then(
         () => "delivered",
         (err: Error) => err.message,
       );
@@ -238,7 +276,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const rx = await receiver(() => "hang");
     const { delivery } = await pendingDelivery(rx.url);
     const controller = new AbortController();
-    const attempt = deliverWebhook(deps.database.db, delivery.id, 1, {
+    const attempt = deliverWebhook(deps.database.db, delivery.id, {
       ...opts(60_000),
       signal: controller.signal,
     });
@@ -254,7 +292,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const rx = await receiver();
     await rx.close();
     const { delivery } = await pendingDelivery(rx.url);
-    await expect(deliverWebhook(deps.database.db, delivery.id, 1, opts())).rejects.toBeInstanceOf(
+    await expect(deliverWebhook(deps.database.db, delivery.id, opts())).rejects.toBeInstanceOf(
       WebhookDeliveryError,
     );
     const s = await state(delivery.id);
@@ -267,7 +305,7 @@ describe.each(DRIVERS)("delivering one webhook attempt (%s)", (driver) => {
     const rx = await receiver();
     const { endpoint, delivery } = await pendingDelivery(rx.url);
     await deps.database.db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
-    await deliverWebhook(deps.database.db, delivery.id, 1, opts());
+    await deliverWebhook(deps.database.db, delivery.id, opts());
     expect(rx.hits).toHaveLength(0);
   });
 

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema/index.js";
 import { newId } from "../ids.js";
+import { disableIfFailing } from "./endpoints.js";
 import { signWebhook } from "./signing.js";
 
 export class WebhookDeliveryError extends Error {
@@ -9,13 +10,13 @@ export class WebhookDeliveryError extends Error {
 }
 
 /**
- * Sends one delivery attempt and logs it. A 2xx answer marks the delivery delivered; anything else throws so
- * the job queue retries it on the endpoint's schedule. Re-running a delivered one does nothing.
+ * Sends one delivery attempt and logs it (attempts are numbered per delivery, across retries asked for by the
+ * account). A 2xx answer marks the delivery delivered; anything else throws so the job queue retries it on
+ * the endpoint's schedule. Re-running a delivered one does nothing; one to a disabled endpoint fails unsent.
  */
 export async function deliverWebhook(
   db: Db,
   deliveryId: string,
-  attempt: number,
   opts: { timeoutMs: number; fetch?: typeof fetch; signal?: AbortSignal },
 ): Promise<void> {
   const [row] = await db
@@ -24,7 +25,11 @@ export async function deliverWebhook(
     .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
     .where(eq(webhookDeliveries.id, deliveryId));
   if (!row || row.delivery.status === "delivered") return;
-  if (!row.endpoint.enabled) return;
+  if (!row.endpoint.enabled) {
+    await markDeliveryFailed(db, deliveryId);
+    return;
+  }
+  const attempt = row.delivery.attempts + 1;
   const body = JSON.stringify(row.delivery.payload);
   const timestamp = Math.floor(Date.now() / 1000);
   const started = performance.now();
@@ -83,6 +88,26 @@ export async function deliverWebhook(
   if (error) throw new WebhookDeliveryError(error);
 }
 
-export async function markDeliveryFailed(db: Db, deliveryId: string): Promise<void> {
+async function markDeliveryFailed(db: Db, deliveryId: string): Promise<void> {
   await db.update(webhookDeliveries).set({ status: "failed" }).where(eq(webhookDeliveries.id, deliveryId));
+}
+
+/**
+ * The retry schedule is exhausted: the delivery is failed, and its endpoint disabled when its last
+ * `disableAfter` deliveries all failed (see disableIfFailing).
+ */
+export async function giveUpDelivery(
+  db: Db,
+  deliveryId: string,
+  opts: { disableAfter: number },
+): Promise<{ disabledEndpoint: string | null }> {
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({ status: "failed" })
+    .where(eq(webhookDeliveries.id, deliveryId))
+    .returning({ endpointId: webhookDeliveries.endpointId });
+  if (!row) return { disabledEndpoint: null };
+  return {
+    disabledEndpoint: (await disableIfFailing(db, row.endpointId, opts.disableAfter)) ? row.endpointId : null,
+  };
 }

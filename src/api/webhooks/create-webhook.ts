@@ -1,11 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { WEBHOOK_EVENTS } from "../../db/schema/index.js";
-import { ApiError } from "../../errors.js";
-import { WebhookDestinationError } from "../../webhooks/destination.js";
 import { createEndpoint } from "../../webhooks/endpoints.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
-import { endpointJson, WebhookEndpoint } from "./schemas.js";
+import { endpointFields, endpointJson, WebhookEndpoint, withDestinationCheck } from "./schemas.js";
 
 export const createWebhookRoute = createRoute({
   method: "post",
@@ -29,9 +26,9 @@ export const createWebhookRoute = createRoute({
         "application/json": {
           schema: z
             .strictObject({
-              url: z.url({ protocol: /^https?$/ }).max(2000),
-              events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
-              description: z.string().max(500).optional(),
+              url: endpointFields.url,
+              events: endpointFields.events.optional(),
+              description: endpointFields.description.optional(),
             })
             .openapi("WebhookEndpointInput"),
         },
@@ -56,17 +53,11 @@ export function registerCreateWebhook(app: App) {
   app.openapi(createWebhookRoute, async (c) => {
     const input = c.req.valid("json");
     const deps = c.get("deps");
-    let row: Awaited<ReturnType<typeof createEndpoint>>;
-    try {
-      row = await createEndpoint(deps.database.db, c.get("account").id, input, {
+    const row = await withDestinationCheck(() =>
+      createEndpoint(deps.database.db, c.get("account").id, input, {
         allowPrivate: deps.config.webhooks.allowPrivate,
-      });
-    } catch (err) {
-      if (!(err instanceof WebhookDestinationError)) throw err;
-      throw new ApiError("validation-failed", `This webhook URL is not allowed: ${err.message}`, {
-        errors: [{ pointer: "/body/url", detail: err.message }],
-      });
-    }
+      }),
+    );
     return c.json({ ...endpointJson(row), secret: row.secret }, 201);
   });
 }

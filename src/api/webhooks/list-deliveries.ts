@@ -1,30 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { WEBHOOK_EVENTS } from "../../db/schema/index.js";
 import { ApiError } from "../../errors.js";
 import { findEndpoint, listDeliveries } from "../../webhooks/endpoints.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
-import { webhookIdParam } from "./schemas.js";
-
-const Delivery = z
-  .object({
-    id: z.string(),
-    eventId: z.string().describe("Sent as the `webhook-id` header; stable across retries."),
-    eventType: z.enum(WEBHOOK_EVENTS),
-    status: z.enum(["pending", "delivered", "failed"]),
-    attempts: z.array(
-      z.object({
-        attempt: z.number().int(),
-        at: z.string(),
-        statusCode: z.number().int().nullable(),
-        error: z.string().nullable(),
-        durationMs: z.number(),
-      }),
-    ),
-    createdAt: z.string(),
-    deliveredAt: z.string().nullable(),
-  })
-  .openapi("WebhookDelivery");
+import { deliveryJson, WebhookDelivery, webhookIdParam } from "./schemas.js";
 
 export const listDeliveriesRoute = createRoute({
   method: "get",
@@ -44,7 +23,7 @@ export const listDeliveriesRoute = createRoute({
       description: "Deliveries with every attempt.",
       content: {
         "application/json": {
-          schema: z.object({ data: z.array(Delivery), nextCursor: z.string().nullable() }),
+          schema: z.object({ data: z.array(WebhookDelivery), nextCursor: z.string().nullable() }),
         },
       },
     },
@@ -63,21 +42,7 @@ export function registerListDeliveries(app: App) {
     const page = rows.slice(0, limit);
     return c.json(
       {
-        data: page.map((d) => ({
-          id: d.id,
-          eventId: d.eventId,
-          eventType: d.eventType,
-          status: d.status,
-          attempts: d.attempts.map((a) => ({
-            attempt: a.attempt,
-            at: a.at.toISOString(),
-            statusCode: a.statusCode,
-            error: a.error,
-            durationMs: a.durationMs,
-          })),
-          createdAt: d.createdAt.toISOString(),
-          deliveredAt: d.deliveredAt?.toISOString() ?? null,
-        })),
+        data: page.map(deliveryJson),
         nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
       },
       200,

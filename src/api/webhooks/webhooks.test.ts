@@ -85,7 +85,11 @@ describe.each(DRIVERS)("webhooks (%s)", (driver) => {
     // A generous attempt timeout: on a loaded machine a local round trip can exceed 0.5 s, and a spurious timeout
     // is a second request where the tests count exactly one. The timeout test runs a worker configured with 0.5 s.
     t = await createTestContext(driver, {
-      env: { EARMARK_WEBHOOK_RETRY: "0.05s,0.05s", EARMARK_WEBHOOK_TIMEOUT: "10s" },
+      env: {
+        EARMARK_WEBHOOK_RETRY: "0.05s,0.05s",
+        EARMARK_WEBHOOK_TIMEOUT: "10s",
+        EARMARK_WEBHOOK_DISABLE_AFTER: "2",
+      },
     });
     app = createApp(t.deps);
     worker = startWorker(t.deps, 1, { pollMs: 50 });
@@ -287,6 +291,133 @@ describe.each(DRIVERS)("webhooks (%s)", (driver) => {
     expect(delivery!.attempts.at(-1)).toMatchObject({ statusCode: 200, error: null });
     expect(delivery!.attempts.length).toBeLessThanOrEqual(3);
     expect(rx.hits).toHaveLength(delivery!.attempts.length);
+  });
+
+  it("disables an endpoint whose deliveries keep failing; re-enabled, it sends the failed ones again", async () => {
+    const alice = await t.account();
+    let up = false;
+    const rx = await receiver(() => (up ? 204 : 503));
+    const endpoint = await register(alice, { url: rx.url });
+    const patch = (body: Record<string, unknown>) =>
+      app.request(`/v1/webhooks/${endpoint.id}`, {
+        method: "PATCH",
+        body: JSON.stringify(body),
+        headers: { ...alice.auth, "content-type": "application/json" },
+      });
+    const retry = (deliveryId: string) =>
+      app.request(`/v1/webhooks/${endpoint.id}/deliveries/${deliveryId}/retry`, {
+        method: "POST",
+        headers: alice.auth,
+      });
+    await upload(alice, wav, "Down 1");
+    await settled(alice, endpoint.id, 1);
+    // One failed delivery is not enough (EARMARK_WEBHOOK_DISABLE_AFTER=2 here).
+    expect(WebhookEndpoint.parse(await (await patch({})).json())).toMatchObject({ enabled: true });
+    await upload(alice, wav, "Down 2");
+    const failed = await settled(alice, endpoint.id, 2);
+    expect(failed.map((d) => d.status)).toEqual(["failed", "failed"]);
+    const disabled = await eventually(async () => {
+      const e = WebhookEndpoint.parse(await (await patch({})).json());
+      return e.enabled ? undefined : e;
+    }, "the endpoint to be disabled");
+    expect(disabled.disabledReason).toBe("the last 2 deliveries failed after every retry");
+    expect(disabled.disabledAt).not.toBeNull();
+
+    // While disabled: no new deliveries, and retrying says what to do first.
+    const whileDisabled = await upload(alice, wav, "While disabled");
+    await eventually(async () => {
+      const r = await app.request(`/v1/uploads/${whileDisabled}`, { headers: alice.auth });
+      return ((await r.json()) as { status: string }).status === "decided" ? true : undefined;
+    }, "the upload made while disabled to be decided");
+    const refused = await retry(failed[0]!.id);
+    expect(refused.status).toBe(409);
+    expect(problemSchema.parse(await refused.json()).detail).toMatch(
+      /disabled \(the last 2 deliveries failed.*PATCH \{"enabled": true\}/,
+    );
+
+    up = true;
+    const enabled = WebhookEndpoint.parse(await (await patch({ enabled: true })).json());
+    expect(enabled).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
+    const res = await retry(failed[1]!.id);
+    expect(res.status).toBe(202);
+    // Pending, unless the worker (woken by the queue's notification) has delivered it already.
+    expect(["pending", "delivered"]).toContain(((await res.json()) as { status: string }).status);
+    const after = await eventually(async () => {
+      const d = (await deliveries(alice, endpoint.id)).find((x) => x.id === failed[1]!.id)!;
+      return d.status === "delivered" ? d : undefined;
+    }, "the retried delivery to arrive");
+    // The log continues: three failed attempts, then the one that arrived; same event id as before.
+    expect(after.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([
+      [1, 503],
+      [2, 503],
+      [3, 503],
+      [4, 204],
+    ]);
+    expect(rx.hits.at(-1)!.headers["webhook-id"]).toBe(failed[1]!.eventId);
+    expect((await deliveries(alice, endpoint.id)).length).toBe(2); // nothing was recorded while disabled
+
+    // Disabled by hand, with the reason shown; another account cannot touch it.
+    expect(WebhookEndpoint.parse(await (await patch({ enabled: false })).json())).toMatchObject({
+      enabled: false,
+      disabledReason: "disabled by the account",
+    });
+    const bob = await t.account();
+    const other = await app.request(`/v1/webhooks/${endpoint.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ enabled: true }),
+      headers: { ...bob.auth, "content-type": "application/json" },
+    });
+    expect(other.status).toBe(404);
+    expect(
+      (
+        await app.request(`/v1/webhooks/${endpoint.id}/deliveries/${failed[0]!.id}/retry`, {
+          method: "POST",
+          headers: bob.auth,
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it("changes an endpoint's URL, events and description, validating them like a registration", async () => {
+    const alice = await t.account();
+    const endpoint = await register(alice, { url: "https://hooks.example.org/a" });
+    const patch = (body: unknown) =>
+      app.request(`/v1/webhooks/${endpoint.id}`, {
+        method: "PATCH",
+        body: JSON.stringify(body),
+        headers: { ...alice.auth, "content-type": "application/json" },
+      });
+    const changed = await patch({
+      url: "https://hooks.example.org/b",
+      events: ["upload.failed"],
+      description: "ops",
+    });
+    expect(changed.status).toBe(200);
+    expect(WebhookEndpoint.parse(await changed.json())).toMatchObject({
+      url: "https://hooks.example.org/b",
+      events: ["upload.failed"],
+      description: "ops",
+      enabled: true,
+    });
+    for (const [body, pointer] of [
+      [{ url: "ftp://example.org/" }, "/body/url"],
+      [{ events: [] }, "/body/events"],
+      [{ enabled: "yes" }, "/body/enabled"],
+      [{ secret: "whsec_x" }, "/body/secret"],
+    ] as const) {
+      const res = await patch(body);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(problemSchema.parse(await res.json()).errors?.map((e) => e.pointer)).toContain(pointer);
+    }
+    expect(
+      (
+        await app.request("/v1/webhooks/whk_nope", {
+          method: "PATCH",
+          body: "{}",
+          headers: { ...alice.auth, "content-type": "application/json" },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it("sends upload.failed with the failure code when the audio cannot be decoded", async () => {

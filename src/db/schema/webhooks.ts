@@ -17,6 +17,9 @@ export const webhookEndpoints = pgTable(
     events: jsonb("events").$type<WebhookEventType[]>().notNull(),
     description: text("description"),
     enabled: boolean("enabled").notNull().default(true),
+    /** Why the endpoint is disabled (by its account, or automatically after repeated failed deliveries). */
+    disabledReason: text("disabled_reason"),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("webhook_endpoints_account_idx").on(t.accountId)],
