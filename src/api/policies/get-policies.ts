@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { policyRuleHits } from "../../db/schema/index.js";
 import { ApiError } from "../../errors.js";
 import { ACTIONS } from "../../pipeline/decide.js";
-import { BundlePolicyEngine } from "../../policy/engine.js";
+import { BundlePolicyEngine, describeBundle } from "../../policy/engine.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
 
@@ -65,24 +65,13 @@ export function registerPolicyRoutes(app: App) {
       .from(policyRuleHits)
       .where(eq(policyRuleHits.revision, bundle.revision));
     const hitsOf = new Map(hits.map((h) => [h.ruleId, h.hits]));
+    const { revision, gitCommit, rules } = describeBundle(bundle);
     return c.json(
       {
-        revision: bundle.revision,
-        gitCommit: bundle.gitCommit,
+        revision,
+        gitCommit,
         enabled: true,
-        rules: bundle.rules.map((r) => ({
-          id: r.id,
-          description: r.description,
-          when: r.when,
-          action: r.action,
-          labels: r.labels,
-          reason: r.reason,
-          priority: r.priority,
-          mode: r.mode,
-          owner: r.owner,
-          file: r.file,
-          hits: hitsOf.get(r.id) ?? 0,
-        })),
+        rules: rules.map((r) => ({ ...r, hits: hitsOf.get(r.id) ?? 0 })),
         labels: bundle.labels,
         constants: Object.fromEntries(bundle.constants.map((k) => [k.name, k.value])),
       },
