@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import {
   createAccount,
   createApiKey,
@@ -7,20 +7,16 @@ import {
   listApiKeys,
   revokeApiKey,
 } from "./accounts/accounts.js";
-import { CliError, configFromEnv, withDatabase } from "./cli/context.js";
+import { CliError, configFromEnv, json, withDatabase } from "./cli/context.js";
 import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
+import { registerWebhookCommands } from "./cli/webhooks.js";
 import { envSchema } from "./config.js";
-import { WEBHOOK_EVENTS, type WebhookEventType } from "./db/schema/index.js";
 import { buildDeps } from "./deps.js";
 import { startWorker } from "./jobs/kinds.js";
 import { PolicyBundleError } from "./policy/bundle.js";
 import { BundlePolicyEngine, watchPolicyBundle } from "./policy/engine.js";
 import { startServer } from "./server.js";
-import { WebhookDestinationError } from "./webhooks/destination.js";
-import { createEndpoint } from "./webhooks/endpoints.js";
-
-const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -205,31 +201,6 @@ keys
     });
   });
 
-const webhooks = program.command("webhooks").description("Manage webhook endpoints");
-webhooks
-  .command("add")
-  .description("Register a webhook endpoint for an account; prints its signing secret once")
-  .requiredOption("-a, --account <name>", "account name")
-  .requiredOption("-u, --url <url>", "endpoint URL (http or https)")
-  .addOption(new Option("-e, --events <events...>", "events to send").choices([...WEBHOOK_EVENTS]))
-  .action(async (opts: { account: string; url: string; events?: WebhookEventType[] }) => {
-    if (!/^https?:\/\//.test(opts.url)) throw new CliError("--url must be an http:// or https:// URL.", 2);
-    const config = configFromEnv();
-    await withDatabase(config, "webhooks add", async ({ db }) => {
-      const account = await findAccountByName(db, opts.account);
-      if (!account) throw new CliError(`No account named "${opts.account}".`);
-      const ep = await createEndpoint(
-        db,
-        account.id,
-        { url: opts.url, events: opts.events },
-        { allowPrivate: config.webhooks.allowPrivate },
-      ).catch((err) => {
-        throw err instanceof WebhookDestinationError ? new CliError(`--url ${err.message}`) : err;
-      });
-      json({ id: ep.id, url: ep.url, events: ep.events, secret: ep.secret });
-    });
-  });
-
 program
   .command("ingest <files...>")
   .description(
@@ -241,6 +212,7 @@ program
   .action(ingestCommand);
 
 registerPolicyCommands(program);
+registerWebhookCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -140,7 +140,7 @@ describe("earmark CLI (embedded data directory)", () => {
     expect(r.stderr).toMatch(/\/metadata\/kind/);
   });
 
-  it("refuses a webhook URL on a private address, saying which range and how to allow it", async () => {
+  it("refuses a webhook URL on a private address (saying which range and how to allow it); lists, disables and enables endpoints", async () => {
     expect((await earmark(["accounts", "create", "hooks"], env)).code).toBe(0);
     const r = await earmark(
       ["webhooks", "add", "--account", "hooks", "--url", "http://169.254.169.254/x"],
@@ -156,7 +156,28 @@ describe("earmark CLI (embedded data directory)", () => {
       EARMARK_WEBHOOK_ALLOW_PRIVATE: "true",
     });
     expect(allowed.code).toBe(0);
-    expect(jsonLines(allowed.stdout)[0]).toMatchObject({ url: "http://10.0.0.7/x" });
+    const endpoint = jsonLines(allowed.stdout)[0]!;
+    expect(endpoint).toMatchObject({ url: "http://10.0.0.7/x" });
+
+    // An operator turns it off and on, and sees why in the list.
+    const id = endpoint.id as string;
+    expect(jsonLines((await earmark(["webhooks", "disable", id], env)).stdout)[0]).toMatchObject({
+      id,
+      enabled: false,
+      disabledReason: "disabled by the account",
+    });
+    const listed = jsonLines((await earmark(["webhooks", "list", "--account", "hooks"], env)).stdout);
+    expect(listed).toEqual([expect.objectContaining({ id, enabled: false })]);
+    expect(jsonLines((await earmark(["webhooks", "enable", id], env)).stdout)[0]).toMatchObject({
+      enabled: true,
+      disabledReason: null,
+    });
+    expect((await earmark(["webhooks", "enable", "whk_nope"], env)).stderr).toMatch(
+      /No webhook endpoint whk_nope/,
+    );
+    expect((await earmark(["webhooks", "retry", "dlv_nope"], env)).stderr).toMatch(
+      /No webhook delivery dlv_nope/,
+    );
   });
 
   it("checks a policy bundle: ok on the shipped one, file:line:col problems (or GitHub annotations) on a broken one", async () => {

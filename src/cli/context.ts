@@ -4,6 +4,9 @@ import { type Config, ConfigError, loadConfig } from "../config.js";
 import { type Database, openDatabase } from "../db/client.js";
 import { DataDirBusyError, lockDataDir } from "../db/lock.js";
 
+/** Prints one JSON line: the output format of the commands that list or create things. */
+export const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
 /** A problem the user can fix: printed without a stack trace, exit code 1 (2 for usage errors). */
 export class CliError extends Error {
   constructor(
