@@ -1,4 +1,5 @@
 import { AudioInputError } from "../../errors.js";
+import { StreamScanner } from "./stream-scanner.js";
 
 /** What a FLAC frame header says (RFC 9639 §9.1), as far as the integrity check needs it. */
 export interface FlacFrameHeader {
@@ -100,12 +101,7 @@ const MAX_FRAME_BYTES = 65535 * 8 * 4 + 64;
  * frame that fails its CRC together with everything after it, silently, which would let a corrupt or cut
  * file through as a shorter one.
  */
-export class FlacIntegrityCheck {
-  private pending = new Uint8Array(0);
-  /** Stream offset of `pending[0]`. */
-  private offset = 0;
-  /** Bytes of the stream still to skip (the "fLaC" marker and metadata blocks, any ID3 tag before them). */
-  private skip: number;
+export class FlacIntegrityCheck extends StreamScanner {
   /** Within `pending`: where the search for the next header resumes, and the CRC-16 of its first `crcLen` bytes. */
   private scanned = 0;
   private crc = 0;
@@ -116,22 +112,14 @@ export class FlacIntegrityCheck {
   private resyncSeen = false;
   frames = 0;
 
+  /** @param audioOffset where the frames begin: after the "fLaC" marker and metadata blocks (and any ID3 tag). */
   constructor(audioOffset: number) {
-    this.skip = audioOffset;
+    super(audioOffset);
   }
 
   push(chunk: Uint8Array): void {
-    let bytes = chunk;
-    if (this.skip > 0) {
-      const n = Math.min(this.skip, bytes.length);
-      this.skip -= n;
-      this.offset += n;
-      bytes = bytes.subarray(n);
-      if (bytes.length === 0) return;
-    }
-    const buf = new Uint8Array(this.pending.length + bytes.length);
-    buf.set(this.pending);
-    buf.set(bytes, this.pending.length);
+    const buf = this.joined(chunk);
+    if (!buf) return;
     this.pending = buf;
     this.scan(false);
   }

@@ -1,5 +1,6 @@
 import { AudioInputError } from "../../errors.js";
 import { id3v2Length, type MpegFrameHeader, parseMpegHeader } from "../format.js";
+import { StreamScanner } from "./stream-scanner.js";
 
 const ascii = (b: Uint8Array, at: number, len: number) =>
   String.fromCharCode(...b.subarray(at, Math.min(b.length, at + len)));
@@ -14,31 +15,15 @@ const TRAILING_TAGS = ["TAG", "APETAGEX", "LYRICSBEGIN"];
  * a shorter one. Tolerated: ID3v2 tags between frames (concatenated files), tags after the last frame, and a
  * last frame cut short (the decoder drops it; without a frame count nothing says how long the file was).
  */
-export class MpegIntegrityCheck {
-  private pending = new Uint8Array(0);
-  private offset = 0;
-  private skip: number;
+export class MpegIntegrityCheck extends StreamScanner {
   private first: MpegFrameHeader | null = null;
   private tail = false;
   frames = 0;
 
-  constructor(audioOffset: number) {
-    this.skip = audioOffset;
-  }
-
   push(chunk: Uint8Array): void {
     if (this.tail) return;
-    let bytes = chunk;
-    if (this.skip > 0) {
-      const n = Math.min(this.skip, bytes.length);
-      this.skip -= n;
-      this.offset += n;
-      bytes = bytes.subarray(n);
-      if (bytes.length === 0) return;
-    }
-    const buf = new Uint8Array(this.pending.length + bytes.length);
-    buf.set(this.pending);
-    buf.set(bytes, this.pending.length);
+    const buf = this.joined(chunk);
+    if (!buf) return;
     let at = 0;
     while (at + 4 <= buf.length) {
       const h = parseMpegHeader(buf, at);
