@@ -3,7 +3,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { encodeMp3, encodeWav, makeSignal } from "../../test/harness/audio.js";
+import { corruptMp3, encodeWav, makeSignal } from "../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
 import { multipart } from "../../test/harness/http.js";
 import { createAccount, createApiKey } from "../accounts/accounts.js";
@@ -93,14 +93,6 @@ class Conformance {
     statuses.add(res.status);
     this.seen.set(found.key, statuses);
   }
-}
-
-/** An MP3 whose headers are fine but with 2 KB of garbage in the middle: only decoding finds it. */
-async function corruptMp3(): Promise<Buffer> {
-  const mp3 = await encodeMp3(makeSignal({ seconds: 6 }));
-  const mid = Math.floor(mp3.length / 2);
-  for (let i = mid; i < mid + 2000; i++) mp3[i] = (i * 7919) & 255;
-  return mp3;
 }
 
 describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMp3, encodeWav, makeSignal } from "../../test/harness/audio.js";
+import { corruptMp3, encodeWav, makeSignal } from "../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
 import { multipart } from "../../test/harness/http.js";
 import { createApp } from "../app.js";
@@ -73,14 +73,6 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
 function sampleValue(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     ?.value;
-}
-
-/** An MP3 whose headers are fine but with 2 KB of garbage in the middle: only decoding finds it. */
-async function corruptMp3(): Promise<Buffer> {
-  const mp3 = await encodeMp3(makeSignal({ seconds: 6 }));
-  const mid = Math.floor(mp3.length / 2);
-  for (let i = mid; i < mid + 2000; i++) mp3[i] = (i * 7919) & 255;
-  return mp3;
 }
 
 describe.each(DRIVERS)("operations endpoints (%s)", (driver) => {

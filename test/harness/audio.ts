@@ -143,3 +143,11 @@ export async function encodeOpus(signal: Signal): Promise<Buffer> {
     signal,
   );
 }
+
+/** An MP3 whose headers are fine but with 2 KB of garbage in the middle: only decoding finds it. */
+export async function corruptMp3(): Promise<Buffer> {
+  const mp3 = await encodeMp3(makeSignal({ seconds: 6 }));
+  const mid = Math.floor(mp3.length / 2);
+  for (let i = mid; i < mid + 2000; i++) mp3[i] = (i * 7919) & 255;
+  return mp3;
+}

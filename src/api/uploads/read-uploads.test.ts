@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMp3, encodeWav, makeSignal } from "../../../test/harness/audio.js";
+import { corruptMp3, encodeWav, makeSignal } from "../../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
 import { multipart } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
@@ -211,11 +211,3 @@ describe.each(DRIVERS)("reading uploads (%s)", (driver) => {
     }
   });
 });
-
-/** An MP3 whose headers are fine but with 2 KB of garbage in the middle: only decoding finds it. */
-async function corruptMp3(): Promise<Buffer> {
-  const mp3 = await encodeMp3(makeSignal({ seconds: 6 }));
-  const mid = Math.floor(mp3.length / 2);
-  for (let i = mid; i < mid + 2000; i++) mp3[i] = (i * 7919) & 255;
-  return mp3;
-}
