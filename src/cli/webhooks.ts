@@ -1,16 +1,16 @@
 import { type Command, Option } from "commander";
-import { eq } from "drizzle-orm";
 import { findAccountByName } from "../accounts/accounts.js";
 import type { Db } from "../db/client.js";
-import {
-  WEBHOOK_EVENTS,
-  type WebhookEndpointRow,
-  type WebhookEventType,
-  webhookDeliveries,
-  webhookEndpoints,
-} from "../db/schema/index.js";
+import { WEBHOOK_EVENTS, type WebhookEndpointRow, type WebhookEventType } from "../db/schema/index.js";
 import { WebhookDestinationError } from "../webhooks/destination.js";
-import { createEndpoint, listEndpoints, retryDelivery, updateEndpoint } from "../webhooks/endpoints.js";
+import {
+  createEndpoint,
+  endpointById,
+  endpointOfDelivery,
+  listEndpoints,
+  retryDelivery,
+  updateEndpoint,
+} from "../webhooks/endpoints.js";
 import { CliError, configFromEnv, json, withDatabase } from "./context.js";
 
 const endpointLine = (e: WebhookEndpointRow) => ({
@@ -28,8 +28,8 @@ async function accountNamed(db: Db, name: string) {
   return account;
 }
 
-async function endpointById(db: Db, id: string): Promise<WebhookEndpointRow> {
-  const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+async function endpoint(db: Db, id: string): Promise<WebhookEndpointRow> {
+  const row = await endpointById(db, id);
   if (!row) throw new CliError(`No webhook endpoint ${id} (\`earmark webhooks list\` shows them).`);
   return row;
 }
@@ -86,8 +86,14 @@ export function registerWebhookCommands(program: Command): void {
       .action(async (id: string) => {
         const config = configFromEnv();
         await withDatabase(config, `webhooks ${name}`, async ({ db }) => {
-          const e = await endpointById(db, id);
-          const row = await updateEndpoint(db, e.accountId, id, { enabled }, { allowPrivate: true });
+          const e = await endpoint(db, id);
+          const row = await updateEndpoint(
+            db,
+            e.accountId,
+            id,
+            { enabled },
+            { allowPrivate: config.webhooks.allowPrivate },
+          );
           json(endpointLine(row!));
         });
       });
@@ -99,12 +105,8 @@ export function registerWebhookCommands(program: Command): void {
     .action(async (deliveryId: string) => {
       const config = configFromEnv();
       await withDatabase(config, "webhooks retry", async ({ db }) => {
-        const [d] = await db
-          .select({ endpointId: webhookDeliveries.endpointId })
-          .from(webhookDeliveries)
-          .where(eq(webhookDeliveries.id, deliveryId));
-        if (!d) throw new CliError(`No webhook delivery ${deliveryId}.`);
-        const e = await endpointById(db, d.endpointId);
+        const e = await endpointOfDelivery(db, deliveryId);
+        if (!e) throw new CliError(`No webhook delivery ${deliveryId}.`);
         if (!e.enabled)
           throw new CliError(
             `The endpoint ${e.id} is disabled (${e.disabledReason ?? "no reason recorded"}); run \`earmark webhooks enable ${e.id}\` first.`,

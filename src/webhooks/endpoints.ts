@@ -59,6 +59,22 @@ export async function findEndpoint(db: Db, accountId: string, id: string) {
   return row ?? null;
 }
 
+/** An endpoint by id, whatever its account (operator commands), or null. */
+export async function endpointById(db: Db, id: string) {
+  const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+  return row ?? null;
+}
+
+/** The endpoint a delivery belongs to, or null when there is no such delivery. */
+export async function endpointOfDelivery(db: Db, deliveryId: string) {
+  const [row] = await db
+    .select({ endpoint: webhookEndpoints })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(eq(webhookDeliveries.id, deliveryId));
+  return row?.endpoint ?? null;
+}
+
 export async function deleteEndpoint(db: Db, accountId: string, id: string): Promise<boolean> {
   const rows = await db
     .delete(webhookEndpoints)
