@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { ACCOUNT_SIGNAL_VERSION, loadAccountContext } from "../accounts/context.js";
-import type { Tx } from "../db/client.js";
+import type { Db, Tx } from "../db/client.js";
 import {
   decisions,
   policyRevisions,
@@ -19,7 +19,7 @@ import { decisionFacts } from "../policy/input.js";
 import { loadUploadRecord } from "../uploads/record.js";
 import { emitEvent } from "../webhooks/endpoints.js";
 import { analyseTogether } from "./analyse.js";
-import type { Decision, PolicyEngine } from "./decide.js";
+import type { Decision } from "./decide.js";
 import { renderUpload } from "./render.js";
 import { SIGNAL_SCHEMAS, type Signals } from "./signals.js";
 import type { UploadFacts } from "./stage.js";
@@ -143,6 +143,10 @@ export async function processUpload(
   }
 
   const decision = deps.policy.decide(decisionFacts(row, signals));
+  // The rules of the revision that decided, taken in the same tick as the decision: a bundle reload during
+  // rendering must not store another revision's rules in its place. Once stored, not sent again.
+  const known = storedRevisions(db);
+  const revision = known.has(decision.policyRevision) ? null : deps.policy.describe();
   const rendition =
     decision.action === "allow" || decision.action === "label"
       ? await renderUpload(
@@ -165,7 +169,7 @@ export async function processUpload(
       trace: decision.trace ?? null,
       decidedBy: "policy",
     });
-    await recordRevision(tx, deps.policy);
+    if (revision) await tx.insert(policyRevisions).values(revision).onConflictDoNothing();
     await countRuleHits(tx, decision);
     if (rendition) {
       await tx
@@ -182,13 +186,16 @@ export async function processUpload(
       maxAttempts: webhookAttempts(deps),
     });
   });
+  if (revision) known.add(revision.revision);
   log.info({ action: decision.action, status }, "upload decided");
 }
 
-/** The rules of the deciding revision, stored once (the insert is a no-op for a known revision). */
-async function recordRevision(tx: Tx, policy: PolicyEngine): Promise<void> {
-  const d = policy.describe();
-  if (d) await tx.insert(policyRevisions).values(d).onConflictDoNothing();
+/** Policy revisions whose rules are stored in a database (per database: tests open several in one process). */
+const revisionsStored = new WeakMap<Db, Set<string>>();
+function storedRevisions(db: Db): Set<string> {
+  const set = revisionsStored.get(db) ?? new Set<string>();
+  revisionsStored.set(db, set);
+  return set;
 }
 
 async function countRuleHits(tx: Tx, decision: Decision): Promise<void> {

@@ -10,10 +10,11 @@ import { eventually, multipart } from "../../test/harness/http.js";
 import { createAccount, createApiKey } from "../accounts/accounts.js";
 import { UploadRecord } from "../api/uploads/schemas.js";
 import { createApp } from "../app.js";
-import { decisions, reviewTasks, signals, webhookDeliveries } from "../db/schema/index.js";
+import { decisions, policyRevisions, reviewTasks, signals, webhookDeliveries } from "../db/schema/index.js";
 import { newId } from "../ids.js";
 import { startWorker } from "../jobs/kinds.js";
 import type { Worker } from "../jobs/worker.js";
+import type { RenderStep } from "../pipeline/render.js";
 import type { UploadRecord as UploadRecordType } from "../uploads/record.js";
 import { loadPolicyBundle } from "./bundle.js";
 import { BundlePolicyEngine, watchPolicyBundle } from "./engine.js";
@@ -252,6 +253,55 @@ describe.each(DRIVERS)("the policy in the pipeline (%s)", (driver) => {
 });
 
 describe("reloading the bundle while running", () => {
+  it("stores the rules of the revision that decided, even when a reload lands while the rendition is made", async () => {
+    const dirs = await Promise.all([0, 1].map(() => mkdtemp(path.join(os.tmpdir(), "earmark-rev-"))));
+    const [a, b] = dirs as [string, string];
+    await writeFile(path.join(a, "r.yaml"), HOLD_RULE);
+    await writeFile(path.join(b, "r.yaml"), HOLD_RULE.replace("priority: 42", "priority: 43"));
+    const engine = new BundlePolicyEngine(await loadPolicyBundle(a, { git: false }));
+    const before = engine.revision;
+    const next = await loadPolicyBundle(b, { git: false });
+    // A render step during which the bundle is replaced, as a SIGHUP or file change would do.
+    const reloadWhileRendering: RenderStep = {
+      name: "reload",
+      version: "t",
+      async apply({ source, format }) {
+        engine.replace(next);
+        return { bytes: source.stream(), format };
+      },
+    };
+    const t = await createTestContext("pglite", {
+      deps: { policy: engine, renderSteps: [reloadWhileRendering] },
+    });
+    const worker = startWorker(t.deps, 1, { pollMs: 50 });
+    try {
+      const app = createApp(t.deps);
+      const { auth } = await t.account();
+      const res = await app.request("/v1/uploads", {
+        method: "POST",
+        body: multipart(encodeWav(makeSignal({ seconds: 2 })), { metadata: { title: "Allowed" } }),
+        headers: auth,
+      });
+      const { id } = (await res.json()) as { id: string };
+      await eventually(async () => {
+        const r = await app.request(`/v1/uploads/${id}`, { headers: auth });
+        return ((await r.json()) as { status: string }).status === "decided" ? true : undefined;
+      }, "the decision");
+      expect(engine.revision).toBe(next.revision);
+      const [decided] = await t.deps.database.db.select().from(decisions).where(eq(decisions.uploadId, id));
+      expect(decided!.policyRevision).toBe(before);
+      const stored = await t.deps.database.db
+        .select()
+        .from(policyRevisions)
+        .where(eq(policyRevisions.revision, before));
+      expect(stored[0]?.rules.map((r) => [r.id, r.priority])).toEqual([["hold-me", 42]]);
+    } finally {
+      await worker.stop();
+      await t.close();
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    }
+  });
+
   it("takes a valid change, refuses an invalid one and keeps the active revision", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "earmark-reload-"));
     const logs: { level: number; msg: string; problems?: string[] }[] = [];
