@@ -5,6 +5,7 @@ import { WEBHOOK_EVENTS, type WebhookEndpointRow, type WebhookEventType } from "
 import { WebhookDestinationError } from "../webhooks/destination.js";
 import {
   createEndpoint,
+  deliveryAttempts,
   endpointById,
   endpointOfDelivery,
   listEndpoints,
@@ -112,7 +113,7 @@ export function registerWebhookCommands(program: Command): void {
             `The endpoint ${e.id} is disabled (${e.disabledReason ?? "no reason recorded"}); run \`earmark webhooks enable ${e.id}\` first.`,
           );
         const outcome = await retryDelivery(db, e.id, deliveryId, {
-          maxAttempts: config.webhooks.retryScheduleS.length + 1,
+          maxAttempts: deliveryAttempts(config),
         });
         if (outcome === "pending")
           throw new CliError(`The delivery ${deliveryId} is still pending: it is being sent already.`);

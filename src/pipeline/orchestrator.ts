@@ -17,7 +17,7 @@ import { AudioInputError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decisionFacts } from "../policy/input.js";
 import { loadUploadRecord } from "../uploads/record.js";
-import { emitEvent } from "../webhooks/endpoints.js";
+import { deliveryAttempts, emitEvent } from "../webhooks/endpoints.js";
 import { analyseTogether } from "./analyse.js";
 import type { Decision } from "./decide.js";
 import { renderUpload } from "./render.js";
@@ -183,7 +183,7 @@ export async function processUpload(
     await tx.update(uploads).set({ status, updatedAt: sql`now()` }).where(eq(uploads.id, uploadId));
     const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
     await emitEvent(tx, row.accountId, status === "held" ? "upload.held" : "upload.decided", record!, {
-      maxAttempts: webhookAttempts(deps),
+      maxAttempts: deliveryAttempts(deps.config),
     });
   });
   if (revision) known.add(revision.revision);
@@ -216,10 +216,6 @@ async function countRuleHits(tx: Tx, decision: Decision): Promise<void> {
   }
 }
 
-function webhookAttempts(deps: Pick<Deps, "config">): number {
-  return deps.config.webhooks.retryScheduleS.length + 1;
-}
-
 /** Marks an upload failed with a reason the client can act on, and tells its webhooks. */
 export async function failUpload(
   deps: Pick<Deps, "database" | "baseUrl" | "config">,
@@ -234,6 +230,8 @@ export async function failUpload(
       .returning({ id: uploads.id });
     if (updated.length === 0) return; // already finished
     const record = await loadUploadRecord(tx, row.id, deps.baseUrl);
-    await emitEvent(tx, row.accountId, "upload.failed", record!, { maxAttempts: webhookAttempts(deps) });
+    await emitEvent(tx, row.accountId, "upload.failed", record!, {
+      maxAttempts: deliveryAttempts(deps.config),
+    });
   });
 }

@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import type { Config } from "../config.js";
 import type { Db, Tx } from "../db/client.js";
 import {
   WEBHOOK_EVENTS,
@@ -11,6 +12,11 @@ import { newId } from "../ids.js";
 import { enqueueJob } from "../jobs/queue.js";
 import { WebhookDestinationError, webhookUrlProblem } from "./destination.js";
 import { newWebhookSecret } from "./signing.js";
+
+/** Attempts a delivery gets: the first, then one per delay of `EARMARK_WEBHOOK_RETRY`. */
+export function deliveryAttempts(config: Pick<Config, "webhooks">): number {
+  return config.webhooks.retryScheduleS.length + 1;
+}
 
 function assertDestination(url: string, opts: { allowPrivate: boolean }): void {
   const problem = webhookUrlProblem(url, opts);

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../errors.js";
-import { findEndpoint, listDeliveries, retryDelivery } from "../../webhooks/endpoints.js";
+import { deliveryAttempts, findEndpoint, listDeliveries, retryDelivery } from "../../webhooks/endpoints.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
 import { deliveryIdParam, deliveryJson, WebhookDelivery } from "./schemas.js";
@@ -39,7 +39,7 @@ export function registerRetryDelivery(app: App) {
         `The endpoint ${id} is disabled (${endpoint.disabledReason ?? "no reason recorded"}); enable it first with PATCH {"enabled": true}.`,
       );
     const outcome = await retryDelivery(db, id, deliveryId, {
-      maxAttempts: deps.config.webhooks.retryScheduleS.length + 1,
+      maxAttempts: deliveryAttempts(deps.config),
     });
     if (outcome === "not-found")
       throw new ApiError("not-found", `The endpoint ${id} has no delivery ${deliveryId}.`);
