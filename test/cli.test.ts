@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRecordSchema } from "../src/uploads/record.js";
 import { encodeFlac, encodeWav, makeSignal } from "./harness/audio.js";
-import { freshPostgresDatabase } from "./harness/deps.js";
+import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
 import { eventually } from "./harness/http.js";
 
 const BIN = path.resolve("bin/earmark.js");
@@ -324,8 +324,9 @@ describe("earmark CLI (embedded data directory)", () => {
   });
 });
 
-describe.runIf(process.env.DATABASE_URL)(
-  "earmark policy replay and explain on a read-only Postgres (a replica)",
+// Postgres only (a replica is a Postgres thing): present when DATABASE_URL is, like the other Postgres suites.
+describe.each(DRIVERS.filter((d) => d === "postgres"))(
+  "earmark policy replay and explain on a read-only Postgres (a replica, %s)",
   () => {
     let dir: string;
     let pg: Awaited<ReturnType<typeof freshPostgresDatabase>>;
