@@ -8,6 +8,7 @@ import {
   revokeApiKey,
 } from "./accounts/accounts.js";
 import { CliError, configFromEnv, json, withDatabase } from "./cli/context.js";
+import { registerFingerprintCommands } from "./cli/fingerprint.js";
 import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
 import { registerWebhookCommands } from "./cli/webhooks.js";
@@ -213,6 +214,7 @@ program
 
 registerPolicyCommands(program);
 registerWebhookCommands(program);
+registerFingerprintCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRecordSchema } from "../src/uploads/record.js";
-import { encodeFlac, encodeWav, makeSignal } from "./harness/audio.js";
+import { encodeFlac, encodeWav, makeMusic, makeSignal } from "./harness/audio.js";
 import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
 import { eventually } from "./harness/http.js";
 
@@ -305,14 +305,21 @@ describe("earmark CLI (embedded data directory)", () => {
       expect(noKey.stderr).toMatch(/Set EARMARK_API_KEY to ingest through that server/);
 
       const out = path.join(dir, "out-server");
-      const through = await earmark(["ingest", wavPath, "--out", out, "--metadata", '{"title":"Through"}'], {
-        ...env,
-        EARMARK_API_KEY: key!,
-      });
+      // Audio no other account has uploaded: the same recording again would be rejected as a re-upload.
+      const otherWav = encodeWav(makeMusic({ seconds: 4, seed: 11 }));
+      const otherPath = path.join(dir, "other.wav");
+      await writeFile(otherPath, otherWav);
+      const through = await earmark(
+        ["ingest", otherPath, "--out", out, "--metadata", '{"title":"Through"}'],
+        {
+          ...env,
+          EARMARK_API_KEY: key!,
+        },
+      );
       expect(through.code).toBe(0);
       const [record] = jsonLines(through.stdout).map((l) => uploadRecordSchema.parse(l));
       expect(record).toMatchObject({ status: "decided", metadata: { title: "Through" } });
-      expect((await readFile(path.join(out, `take.${record!.id}.wav`))).equals(wav)).toBe(true);
+      expect((await readFile(path.join(out, `other.${record!.id}.wav`))).equals(otherWav)).toBe(true);
 
       server.kill("SIGTERM");
       expect(await exited).toBe(0);

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type HardNegativeKind, type Manifest, readManifest } from "./corpus.js";
+import { EarmarkFingerprinter } from "./earmark.js";
 import { FpcalcFingerprinter } from "./fpcalc.js";
 import { CliError, pool, probeDuration } from "./transforms.js";
 
@@ -53,9 +54,10 @@ export interface Fingerprinter {
   extractionTimings?(): { audioSeconds: number; wallSeconds: number }[];
 }
 
-/** Every column of the table. Add the Earmark fingerprinter here once it exists. */
+/** Every column of the table. */
 export const FINGERPRINTERS: Record<string, () => Fingerprinter> = {
   fpcalc: () => new FpcalcFingerprinter(),
+  earmark: () => new EarmarkFingerprinter(),
 };
 
 interface Query {

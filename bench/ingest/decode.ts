@@ -10,6 +10,7 @@ import { fileSource } from "../../src/audio/bytes.js";
 import { decodeAudio } from "../../src/audio/decode/index.js";
 import { sniff } from "../../src/audio/format.js";
 import { probeAudio } from "../../src/audio/probe/index.js";
+import { memoryCatalogue } from "../../src/fingerprint/index.js";
 import { analyseTogether } from "../../src/pipeline/analyse.js";
 import type { UploadFacts } from "../../src/pipeline/stage.js";
 import { DEFAULT_STAGES } from "../../src/pipeline/stages/index.js";
@@ -77,7 +78,7 @@ async function pipelineOnce(file: string) {
   const outcomes = await analyseTogether(
     DEFAULT_STAGES,
     { upload, source: src, probe, signals: {} },
-    { signal: new AbortController().signal, logger: silent, limits: LIMITS },
+    { signal: new AbortController().signal, logger: silent, limits: LIMITS, catalogue: memoryCatalogue() },
   );
   const t2 = now();
   const failed = outcomes.find((o) => !o.ok);

@@ -3,7 +3,13 @@ import type { ByteSource } from "../audio/bytes.js";
 import type { AudioProbe } from "../audio/format.js";
 import { PcmBroadcast } from "./broadcast.js";
 import type { Signals } from "./signals.js";
-import { type AudioSource, audioSourceFor, type Stage, type UploadFacts } from "./stage.js";
+import {
+  type AudioSource,
+  audioSourceFor,
+  type Stage,
+  type StageContext,
+  type UploadFacts,
+} from "./stage.js";
 
 export type StageOutcome =
   | { stage: Stage; ok: true; data: unknown; durationMs: number }
@@ -23,7 +29,7 @@ export async function analyseTogether(
     probe: AudioProbe;
     signals: Partial<Signals>;
   },
-  ctx: { signal: AbortSignal; logger: Logger; limits: { maxDurationS: number } },
+  ctx: Omit<StageContext, "logger"> & { logger: Logger },
 ): Promise<StageOutcome[]> {
   if (stages.length === 0) return [];
   const decode = () => audioSourceFor(input.source, input.probe, ctx.limits, ctx.signal);
@@ -43,7 +49,7 @@ export async function analyseTogether(
       try {
         const data = await stage.run(
           { upload: input.upload, audio, signals: input.signals },
-          { signal: ctx.signal, logger: ctx.logger.child({ stage: stage.name }), limits: ctx.limits },
+          { ...ctx, logger: ctx.logger.child({ stage: stage.name }) },
         );
         return { stage, ok: true, data, durationMs: performance.now() - started };
       } catch (error) {

@@ -14,6 +14,7 @@ import {
 } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
 import { AudioInputError } from "../errors.js";
+import { databaseCatalogue } from "../fingerprint/store.js";
 import { newId } from "../ids.js";
 import { decisionFacts } from "../policy/input.js";
 import { loadUploadRecord } from "../uploads/record.js";
@@ -78,7 +79,7 @@ export async function processUpload(
   const outcomes = await analyseTogether(
     pending,
     { upload: facts, source, probe: row.probe, signals: { ...signals } },
-    { signal: ctx.signal, logger: log, limits },
+    { signal: ctx.signal, logger: log, limits, catalogue: databaseCatalogue(db) },
   );
   // Bad audio fails the upload, named after the first stage (in registration order) that found it.
   const badAudio = outcomes.find((o) => !o.ok && o.error instanceof AudioInputError);
@@ -159,6 +160,17 @@ export async function processUpload(
   const status = decision.action === "review" ? "held" : "decided";
 
   await db.transaction(async (tx) => {
+    // Only an upload still in the pipeline takes a decision: a stale worker whose lease ran out must not
+    // overwrite another worker's outcome or bring back an upload that was removed meanwhile.
+    const claimed = await tx
+      .update(uploads)
+      .set({ status, updatedAt: sql`now()` })
+      .where(and(eq(uploads.id, uploadId), inArray(uploads.status, ["received", "processing"])))
+      .returning({ id: uploads.id });
+    if (claimed.length === 0) {
+      log.info("upload was finished or removed meanwhile; this decision is dropped");
+      return;
+    }
     await tx.insert(decisions).values({
       id: newId("dec"),
       uploadId,
@@ -180,7 +192,6 @@ export async function processUpload(
     if (status === "held") {
       await tx.insert(reviewTasks).values({ uploadId, priority: decision.priority }).onConflictDoNothing();
     }
-    await tx.update(uploads).set({ status, updatedAt: sql`now()` }).where(eq(uploads.id, uploadId));
     const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
     await emitEvent(tx, row.accountId, status === "held" ? "upload.held" : "upload.decided", record!, {
       maxAttempts: deliveryAttempts(deps.config),

@@ -55,27 +55,40 @@ export const accountSignalSchema = z.object({
   pastRejections: z.number().int().describe("Earlier uploads by the account whose decision is reject."),
 });
 
+export const fingerprintSignalSchema = z.object({
+  algorithmVersion: z.string(),
+  matches: z
+    .array(
+      z.object({
+        uploadId: z.string(),
+        accountId: z.string(),
+        score: z
+          .number()
+          .describe("Match strength in [0, 1]: coverage of this upload weighed by how densely it agrees."),
+        queryCoverage: z.number().describe("Fraction of this upload covered by the match."),
+        referenceCoverage: z.number().describe("Fraction of the earlier upload covered by the match."),
+        queryOffsetS: z.number().describe("Where the match starts in this upload, in seconds."),
+        referenceOffsetS: z.number().describe("Where the match starts in the earlier upload, in seconds."),
+        speedRatio: z
+          .number()
+          .describe("Earlier upload's seconds per second of this one: 1.05 means this upload runs 5 % fast."),
+        verdict: z
+          .enum(["same-recording", "shared-material"])
+          .describe(
+            "same-recording: this upload is the earlier recording or a part of it, however transformed; " +
+              "shared-material: only parts match (a loop, a sample, a backing track).",
+          ),
+      }),
+    )
+    .describe(
+      "Earlier uploads this one matches, best first, at most five; any account, this one's included.",
+    ),
+});
+
 /*
  * Signals of stages still to come, in the shapes their capabilities specify. They are declared here so the
  * policy engine can type-check rules against them today; each joins SIGNAL_SCHEMAS when its stage exists.
  */
-export const fingerprintSignalSchema = z.object({
-  algorithmVersion: z.string(),
-  matches: z.array(
-    z.object({
-      uploadId: z.string(),
-      accountId: z.string(),
-      score: z.number(),
-      queryCoverage: z.number().describe("Fraction of this upload covered by the match."),
-      referenceCoverage: z.number().describe("Fraction of the earlier upload covered by the match."),
-      queryOffsetS: z.number(),
-      referenceOffsetS: z.number(),
-      speedRatio: z.number(),
-      verdict: z.enum(["same-recording", "shared-material"]),
-    }),
-  ),
-});
-
 export const classifierSignalSchema = z.object({
   score: z.number().describe("Calibrated AI-likeness in [0, 1]."),
   segments: z.array(z.object({ startS: z.number(), endS: z.number(), score: z.number() })),
@@ -110,6 +123,7 @@ export const SIGNAL_SCHEMAS = {
   decode: decodeSignalSchema,
   stats: statsSignalSchema,
   account: accountSignalSchema,
+  fingerprint: fingerprintSignalSchema,
 } as const;
 
 /** A stored signal as the API shows it: the data and what produced it, when. */
@@ -126,9 +140,11 @@ export const signalsRecordSchema = z.object({
   decode: signalEnvelope(decodeSignalSchema).optional(),
   stats: signalEnvelope(statsSignalSchema).optional(),
   account: signalEnvelope(accountSignalSchema).optional(),
+  fingerprint: signalEnvelope(fingerprintSignalSchema).optional(),
 });
 
 export type SignalName = keyof typeof SIGNAL_SCHEMAS;
 export type Signals = { [K in SignalName]: z.infer<(typeof SIGNAL_SCHEMAS)[K]> };
 export type DecodeSignal = Signals["decode"];
 export type StatsSignal = Signals["stats"];
+export type FingerprintSignal = Signals["fingerprint"];

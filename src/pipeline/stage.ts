@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import type { ByteSource } from "../audio/bytes.js";
 import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
 import type { AudioProbe } from "../audio/format.js";
+import type { Fingerprint, MatchOf } from "../fingerprint/index.js";
+import type { StoredMatchKey } from "../fingerprint/store.js";
 import type { UploadMetadata } from "../uploads/metadata.js";
 import type { SignalName, Signals } from "./signals.js";
 
@@ -34,15 +36,25 @@ export interface StageInput {
   signals: Partial<Signals>;
 }
 
+/**
+ * What a stage may ask of the catalogue of earlier uploads: the fingerprint stage matches against the
+ * index and adds the upload to it. The only database access a stage has.
+ */
+export interface Catalogue {
+  matchFingerprint(fp: Fingerprint, opts: { excludeUploadId: string }): Promise<MatchOf<StoredMatchKey>[]>;
+  storeFingerprint(upload: StoredMatchKey, fp: Fingerprint): Promise<void>;
+}
+
 export interface StageContext {
   signal: AbortSignal;
   logger: Logger;
   limits: { maxDurationS: number };
+  catalogue: Catalogue;
 }
 
 /**
  * One analysis step: audio and facts in, one typed signal out. Stages do no I/O besides reading the audio
- * they are given, and never touch the database: the orchestrator persists what they return.
+ * they are given and the {@link Catalogue} port; the orchestrator persists the signals they return.
  */
 export interface Stage<N extends SignalName = SignalName> {
   name: N;

@@ -24,7 +24,11 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** A few seconds of "music-like" audio: a melody of tones with harmonics plus a little noise. */
+/**
+ * A few seconds of "music-like" audio: a melody of tones with harmonics plus a little noise. The melody is the
+ * same for every seed (only the noise differs), so to the fingerprint stage every makeSignal is one
+ * recording; use {@link makeMusic} for different ones. Committed fixtures were encoded from these signals.
+ */
 export function makeSignal(opts: {
   seconds: number;
   sampleRate?: number;
@@ -150,4 +154,43 @@ export async function corruptMp3(): Promise<Buffer> {
   const mid = Math.floor(mp3.length / 2);
   for (let i = mid; i < mid + 2000; i++) mp3[i] = (i * 7919) & 255;
   return mp3;
+}
+
+/**
+ * Denser "music": three voices of random notes (chosen by the seed) with harmonics and decaying envelopes,
+ * plus noise bursts on a beat. Unlike {@link makeSignal} it does not repeat, so fingerprints of different
+ * seeds share nothing and an excerpt has exactly one place in the piece.
+ */
+export function makeMusic(opts: {
+  seconds: number;
+  seed: number;
+  sampleRate?: number;
+  channels?: number;
+}): Signal {
+  const sampleRate = opts.sampleRate ?? 44100;
+  const n = Math.round(opts.seconds * sampleRate);
+  const random = rng(opts.seed);
+  const mono = new Float32Array(n);
+  for (let voice = 0; voice < 3; voice++) {
+    let at = 0;
+    while (at < n) {
+      const len = Math.round((0.15 + random() * 0.45) * sampleRate);
+      const midi = 45 + voice * 7 + Math.floor(random() * 24);
+      const f = 440 * 2 ** ((midi - 69) / 12);
+      const amp = 0.05 + random() * 0.1;
+      for (let i = 0; i < len && at + i < n; i++) {
+        const t = i / sampleRate;
+        const env = Math.exp(-3 * t) * Math.min(1, i / 200);
+        const w = 2 * Math.PI * f * t;
+        mono[at + i]! += amp * env * (Math.sin(w) + 0.5 * Math.sin(2 * w) + 0.25 * Math.sin(3 * w));
+      }
+      at += len;
+    }
+  }
+  const beat = Math.round(0.5 * sampleRate);
+  for (let at = 0; at < n; at += beat) {
+    for (let i = 0; i < 2000 && at + i < n; i++) mono[at + i]! += 0.1 * (random() - 0.5) * Math.exp(-i / 400);
+  }
+  const channels = Array.from({ length: opts.channels ?? 2 }, () => mono.slice());
+  return { sampleRate, channels };
 }

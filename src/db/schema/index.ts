@@ -1,4 +1,5 @@
 export * from "./accounts.js";
+export * from "./fingerprints.js";
 export * from "./jobs.js";
 export * from "./pipeline.js";
 export * from "./policies.js";

@@ -3,7 +3,8 @@ import type { AudioProbe } from "../../audio/format.js";
 import type { UploadMetadata } from "../../uploads/metadata.js";
 import { accounts } from "./accounts.js";
 
-export const UPLOAD_STATUSES = ["received", "processing", "held", "decided", "failed"] as const;
+/** `removed`: taken down (src/uploads/remove.ts); the row, its signals and decisions stay as the audit trail. */
+export const UPLOAD_STATUSES = ["received", "processing", "held", "decided", "failed", "removed"] as const;
 export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 
 export interface UploadFailure {

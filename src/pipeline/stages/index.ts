@@ -1,5 +1,6 @@
 import type { Stage } from "../stage.js";
 import { decodeStage } from "./decode.js";
+import { fingerprintStage } from "./fingerprint.js";
 import { statsStage } from "./stats.js";
 
 /**
@@ -7,4 +8,4 @@ import { statsStage } from "./stats.js";
  * of the audio (pipeline/analyse.ts); `decode` comes first so that bad audio, which every stage meets, is
  * reported as found by the stage whose job is to find it.
  */
-export const DEFAULT_STAGES: readonly Stage[] = [decodeStage, statsStage];
+export const DEFAULT_STAGES: readonly Stage[] = [decodeStage, statsStage, fingerprintStage];

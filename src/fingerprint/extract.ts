@@ -1,0 +1,325 @@
+/**
+ * Fingerprint extraction: 4 kHz mono signal → Meyda amplitude spectra → spectral peaks → triplet hashes.
+ *
+ * Each hash describes three peaks (t1 < t2 ≤ t3) by quantities that a change of speed, tempo or pitch
+ * leaves alone: the pitch intervals p2 − p1 and p3 − p1 (in semitones, on a log-frequency axis where a
+ * pitch shift is a translation), the time ratio (t2 − t1)/(t3 − t1), which of the three is loudest, and
+ * two coarse terms that change rarely (the half-octave band of p1 and the log-scale length t3 − t1).
+ * The design and its trade-offs are in docs/adr/0007-fingerprints.md.
+ *
+ * @module
+ */
+
+import { extractFeatures } from "../audio/features.js";
+import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
+
+/** Bump whenever hashes change meaning: stored fingerprints of another version are not comparable. */
+export const FINGERPRINT_ALGORITHM = "earmark-triplets-1";
+
+export const FRAME_SIZE = 256; // 64 ms at 4 kHz: 15.6 Hz bins
+export const HOP = 128; // 32 ms
+export const FRAMES_PER_SECOND = ANALYSIS_RATE / HOP;
+const BINS = FRAME_SIZE / 2;
+const K_LO = 6; // 94 Hz
+const K_HI = 120; // 1875 Hz
+/** Peak neighbourhood: a peak is the maximum of ±F_NEIGH bins and ±T_NEIGH frames. */
+const F_NEIGH = 4;
+const T_NEIGH = 4;
+/**
+ * Density: a local maximum is kept when fewer than RANK_LIMIT stronger ones (strength above their frame's
+ * mean) lie within ±RANK_HALF_WINDOW frames — a window centred on each peak, so the choice does not depend
+ * on where the audio starts (fixed blocks would).
+ */
+const RANK_HALF_WINDOW = 16;
+const RANK_LIMIT = 10;
+/** Peaks weaker than this (amplitude of Meyda's Hann-windowed 256-point spectrum) are silence. */
+const MIN_AMPLITUDE = 0.01;
+/** Targets per anchor: the strongest TARGETS peaks 1..ZONE_FRAMES frames later within ±MAX_INTERVAL. */
+const TARGETS = 4;
+const ZONE_FRAMES = 40;
+const MAX_INTERVAL = 24;
+/** Pitch of bin K_LO, the bottom of the lowest band. */
+const P_LO = 12 * Math.log2((K_LO * ANALYSIS_RATE) / FRAME_SIZE / 440) + 69;
+
+export interface Peak {
+  t: number; // frame
+  p: number; // pitch in fractional MIDI semitones
+  strength: number; // dB above the frame mean
+}
+
+export interface Fingerprint {
+  algorithm: string;
+  /** The peaks the hashes were made from (kept in memory for query probes; never stored). */
+  peakList: Peak[];
+  durationS: number;
+  frames: number;
+  /** One entry per hash: the hash value. */
+  hashes: Uint32Array;
+  /** One entry per hash: the anchor's frame (upper 26 bits) and t3 − t1 in frames (lower 6 bits). */
+  times: Uint32Array;
+  peaks: number;
+}
+
+export function packTime(t1: number, dt: number): number {
+  return ((t1 << 6) | dt) >>> 0;
+}
+export function anchorFrame(packed: number): number {
+  return packed >>> 6;
+}
+export function spanFrames(packed: number): number {
+  return packed & 63;
+}
+
+/**
+ * Streaming extractor: push decoded PCM chunks, then `finish()`. Holds the 4 kHz signal only a frame at a
+ * time, a few spectrum frames for peak picking, and the peaks (about 10 per second) for hashing.
+ */
+export class FingerprintExtractor {
+  private readonly down: MonoDownsampler;
+  private pending = new Float32Array(FRAME_SIZE * 8);
+  private pendingLen = 0;
+  private readonly frame = new Float32Array(FRAME_SIZE);
+  // Ring of the last 2·T_NEIGH + 1 frames: dB spectrum, its ±F_NEIGH max over bins, and the frame mean.
+  private readonly ringDb: Float32Array[] = [];
+  private readonly ringFmax: Float32Array[] = [];
+  private readonly ringMean: number[] = [];
+  private framesSeen = 0;
+  private candidates: Peak[] = [];
+  private readonly peaks: Peak[] = [];
+  private samples = 0;
+
+  constructor(sampleRate: number) {
+    this.down = new MonoDownsampler(sampleRate);
+    for (let i = 0; i < 2 * T_NEIGH + 1; i++) {
+      this.ringDb.push(new Float32Array(BINS));
+      this.ringFmax.push(new Float32Array(BINS));
+      this.ringMean.push(0);
+    }
+  }
+
+  push(channels: readonly Float32Array[]): void {
+    this.samples += channels[0]?.length ?? 0;
+    this.down.push(channels);
+    this.consume(this.down.drain());
+  }
+
+  finish(): Fingerprint {
+    this.consume(this.down.finish().slice());
+    // Flush the last frames with silent neighbours so peaks near the end are still picked.
+    for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
+    this.selectPeaks();
+    const { hashes, times } = hashPeaks(this.peaks);
+    return {
+      algorithm: FINGERPRINT_ALGORITHM,
+      durationS: this.samples / this.down.inputRate,
+      frames: this.framesSeen,
+      hashes,
+      times,
+      peaks: this.peaks.length,
+      peakList: this.peaks,
+    };
+  }
+
+  private consume(x: Float32Array): void {
+    if (this.pendingLen + x.length > this.pending.length) {
+      const bigger = new Float32Array(Math.max(this.pending.length * 2, this.pendingLen + x.length));
+      bigger.set(this.pending.subarray(0, this.pendingLen));
+      this.pending = bigger;
+    }
+    this.pending.set(x, this.pendingLen);
+    this.pendingLen += x.length;
+    let start = 0;
+    while (start + FRAME_SIZE <= this.pendingLen) {
+      this.frame.set(this.pending.subarray(start, start + FRAME_SIZE));
+      this.addSpectrum(this.frame);
+      start += HOP;
+    }
+    this.pending.copyWithin(0, start, this.pendingLen);
+    this.pendingLen -= start;
+  }
+
+  /** Adds one frame's spectrum (null = silence) and picks the peaks of the frame T_NEIGH frames back. */
+  private addSpectrum(frame: Float32Array | null): void {
+    const slot = this.framesSeen % (2 * T_NEIGH + 1);
+    const db = this.ringDb[slot] as Float32Array;
+    const fmax = this.ringFmax[slot] as Float32Array;
+    if (frame) {
+      // The amplitude spectrum from Meyda (Hann window); all options are set per call, see audio/features.ts.
+      const { amplitudeSpectrum } = extractFeatures(frame, ["amplitudeSpectrum"], {
+        sampleRate: ANALYSIS_RATE,
+        bufferSize: FRAME_SIZE,
+      });
+      let sum = 0;
+      for (let k = 0; k < BINS; k++) {
+        const a = amplitudeSpectrum[k] as number;
+        const v = a > MIN_AMPLITUDE ? 20 * Math.log10(a) : -100;
+        db[k] = v;
+        if (k >= K_LO && k <= K_HI) sum += v;
+      }
+      this.ringMean[slot] = sum / (K_HI - K_LO + 1);
+    } else {
+      db.fill(-100);
+      this.ringMean[slot] = -100;
+    }
+    for (let k = K_LO; k <= K_HI; k++) {
+      let m = -Infinity;
+      for (let j = k - F_NEIGH; j <= k + F_NEIGH; j++) {
+        const v = db[j] as number;
+        if (v > m) m = v;
+      }
+      fmax[k] = m;
+    }
+    this.framesSeen++;
+    const centre = this.framesSeen - 1 - T_NEIGH;
+    if (centre >= 0) this.pickPeaks(centre);
+  }
+
+  private pickPeaks(t: number): void {
+    const size = 2 * T_NEIGH + 1;
+    const slot = t % size;
+    const db = this.ringDb[slot] as Float32Array;
+    const mean = this.ringMean[slot] as number;
+    for (let k = K_LO; k <= K_HI; k++) {
+      const v = db[k] as number;
+      if (v <= -100 || v < (this.ringFmax[slot] as Float32Array)[k]!) continue;
+      let isMax = true;
+      for (let d = 1; d <= T_NEIGH && isMax; d++) {
+        // Frames before t are always in the ring; frames after t exist once t + d < framesSeen.
+        const before = t - d;
+        if (before >= 0 && (this.ringFmax[before % size] as Float32Array)[k]! > v) isMax = false;
+        const after = t + d;
+        if (after < this.framesSeen && (this.ringFmax[after % size] as Float32Array)[k]! >= v) isMax = false;
+      }
+      if (!isMax) continue;
+      // Parabolic interpolation of the peak's bin on the dB spectrum.
+      const a = db[k - 1] as number;
+      const c = db[k + 1] as number;
+      const den = a - 2 * v + c;
+      const delta = den < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / den)) : 0;
+      const hz = ((k + delta) * ANALYSIS_RATE) / FRAME_SIZE;
+      this.candidates.push({ t, p: 12 * Math.log2(hz / 440) + 69, strength: v - mean });
+    }
+  }
+
+  /** Keeps the candidates that are among the RANK_LIMIT strongest around them (see RANK_HALF_WINDOW). */
+  private selectPeaks(): void {
+    const c = this.candidates; // in time order
+    let lo = 0;
+    for (let i = 0; i < c.length; i++) {
+      const p = c[i] as Peak;
+      while ((c[lo] as Peak).t < p.t - RANK_HALF_WINDOW) lo++;
+      let stronger = 0;
+      for (let j = lo; j < c.length && stronger < RANK_LIMIT; j++) {
+        const q = c[j] as Peak;
+        if (q.t > p.t + RANK_HALF_WINDOW) break;
+        if (q.strength > p.strength || (q.strength === p.strength && j < i)) stronger++;
+      }
+      if (stronger < RANK_LIMIT) this.peaks.push(p);
+    }
+    this.candidates = [];
+  }
+}
+
+function dtLevel(dt: number): number {
+  return dt <= 4 ? 0 : dt <= 9 ? 1 : dt <= 18 ? 2 : 3;
+}
+
+/** The rank pattern of three strengths: 0..5. */
+export function loudestOrder(a: number, b: number, c: number): number {
+  if (a >= b) {
+    if (b >= c) return 0;
+    return a >= c ? 1 : 2;
+  }
+  if (a >= c) return 3;
+  return b >= c ? 4 : 5;
+}
+
+/** Quantised parts of a triplet; the query side also builds neighbours of values near a cell edge. */
+export interface TripletParts {
+  d12: number; // semitones, unrounded
+  d13: number;
+  ratio: number; // (t2 − t1)/(t3 − t1), 0..1
+  band: number; // (p1 − P_LO)/6, unrounded
+  dt: number; // t3 − t1 in frames
+  order: number;
+}
+
+export function composeHash(
+  d12: number,
+  d13: number,
+  r: number,
+  band: number,
+  dtl: number,
+  order: number,
+): number {
+  // 6 + 6 + 3 + 3 + 2 + 3 = 23 bits
+  return ((((((d12 + 24) * 49 + (d13 + 24)) * 8 + r) * 8 + band) * 4 + dtl) * 6 + order) >>> 0;
+}
+
+export function quantise(parts: TripletParts): number {
+  return composeHash(
+    Math.round(parts.d12),
+    Math.round(parts.d13),
+    Math.min(7, Math.floor(parts.ratio * 8)),
+    Math.max(0, Math.min(7, Math.floor(parts.band))),
+    dtLevel(parts.dt),
+    parts.order,
+  );
+}
+
+/** Visits every triplet of the peak list (anchor, then pairs of its strongest targets). */
+export function forEachTriplet(
+  peaks: readonly Peak[],
+  visit: (parts: TripletParts, t1: number, s1: number, s2: number, s3: number) => void,
+): void {
+  const targets: Peak[] = [];
+  for (let i = 0; i < peaks.length; i++) {
+    const a = peaks[i] as Peak;
+    targets.length = 0;
+    for (let j = i + 1; j < peaks.length; j++) {
+      const b = peaks[j] as Peak;
+      const dt = b.t - a.t;
+      if (dt < 1) continue;
+      if (dt > ZONE_FRAMES) break;
+      if (Math.abs(b.p - a.p) > MAX_INTERVAL - 0.5) continue;
+      targets.push(b);
+    }
+    if (targets.length < 2) continue;
+    if (targets.length > TARGETS) {
+      targets.sort((x, y) => y.strength - x.strength);
+      targets.length = TARGETS;
+      targets.sort((x, y) => x.t - y.t || x.p - y.p);
+    }
+    for (let j = 0; j < targets.length; j++) {
+      for (let k = j + 1; k < targets.length; k++) {
+        const b = targets[j] as Peak;
+        const c = targets[k] as Peak;
+        const dt = c.t - a.t;
+        visit(
+          {
+            d12: b.p - a.p,
+            d13: c.p - a.p,
+            ratio: (b.t - a.t) / dt,
+            band: (a.p - P_LO) / 6,
+            dt,
+            order: loudestOrder(a.strength, b.strength, c.strength),
+          },
+          a.t,
+          a.strength,
+          b.strength,
+          c.strength,
+        );
+      }
+    }
+  }
+}
+
+export function hashPeaks(peaks: readonly Peak[]): { hashes: Uint32Array; times: Uint32Array } {
+  const hashes: number[] = [];
+  const times: number[] = [];
+  forEachTriplet(peaks, (parts, t1) => {
+    hashes.push(quantise(parts));
+    times.push(packTime(t1, Math.min(63, parts.dt)));
+  });
+  return { hashes: Uint32Array.from(hashes), times: Uint32Array.from(times) };
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from "vitest";
+import { makeMusic, rng, type Signal } from "../../test/harness/audio.js";
+import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
+import { type Fingerprint, FingerprintExtractor } from "./extract.js";
+import { MemoryIndex } from "./index.js";
+
+function fingerprint(signal: Signal, chunk = 4096): Fingerprint {
+  const x = new FingerprintExtractor(signal.sampleRate);
+  const n = signal.channels[0]!.length;
+  for (let i = 0; i < n; i += chunk) x.push(signal.channels.map((c) => c.subarray(i, i + chunk)));
+  return x.finish();
+}
+
+/** Plays `signal` `factor` times faster (pitch and tempo together), by linear interpolation. */
+function speed(signal: Signal, factor: number): Signal {
+  const n = Math.floor(signal.channels[0]!.length / factor);
+  return {
+    sampleRate: signal.sampleRate,
+    channels: signal.channels.map((c) => {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = i * factor;
+        const i0 = Math.floor(x);
+        const f = x - i0;
+        out[i] = (c[i0] ?? 0) * (1 - f) + (c[i0 + 1] ?? 0) * f;
+      }
+      return out;
+    }),
+  };
+}
+
+function cut(signal: Signal, fromS: number, seconds: number): Signal {
+  const a = Math.round(fromS * signal.sampleRate);
+  const b = a + Math.round(seconds * signal.sampleRate);
+  return { sampleRate: signal.sampleRate, channels: signal.channels.map((c) => c.slice(a, b)) };
+}
+
+function concat(x: Signal, y: Signal): Signal {
+  return {
+    sampleRate: x.sampleRate,
+    channels: x.channels.map((c, i) => {
+      const out = new Float32Array(c.length + y.channels[i]!.length);
+      out.set(c);
+      out.set(y.channels[i]!, c.length);
+      return out;
+    }),
+  };
+}
+
+/** Scales by `gainDb` and adds white noise `snrDb` below the (scaled) signal's power. */
+function degrade(signal: Signal, gainDb: number, snrDb: number, seed: number): Signal {
+  const g = 10 ** (gainDb / 20);
+  const random = rng(seed);
+  return {
+    sampleRate: signal.sampleRate,
+    channels: signal.channels.map((c) => {
+      let power = 0;
+      for (const v of c) power += (v * g) ** 2;
+      power /= c.length;
+      const amp = Math.sqrt(power / 10 ** (snrDb / 10)) * Math.sqrt(3); // uniform noise of that power
+      return c.map((v) => v * g + amp * (2 * random() - 1));
+    }),
+  };
+}
+
+function resampleTo(signal: Signal, rate: number): Signal {
+  const s = speed(signal, signal.sampleRate / rate);
+  return { sampleRate: rate, channels: s.channels };
+}
+
+describe("MonoDownsampler", () => {
+  const tone = (hz: number, seconds: number, rate = 44100) => {
+    const x = new Float32Array(Math.round(seconds * rate));
+    for (let i = 0; i < x.length; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * hz * i) / rate);
+    return x;
+  };
+  const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+
+  it("gives the same samples whatever the chunking", () => {
+    const x = tone(700, 2);
+    const whole = new MonoDownsampler(44100);
+    whole.push([x, x]);
+    const a = whole.finish();
+    const pieces = new MonoDownsampler(44100);
+    let out: number[] = [];
+    for (let i = 0; i < x.length; i += 997) {
+      pieces.push([x.subarray(i, i + 997), x.subarray(i, i + 997)]);
+      out = out.concat([...pieces.drain()]);
+    }
+    out = out.concat([...pieces.finish()]);
+    expect(out.length).toBe(a.length);
+    expect(Math.max(...out.map((v, i) => Math.abs(v - a[i]!)))).toBeLessThan(1e-6);
+    expect(a.length).toBeGreaterThanOrEqual(2 * ANALYSIS_RATE - 2);
+    expect(a.length).toBeLessThanOrEqual(2 * ANALYSIS_RATE + 2);
+  });
+
+  it("keeps the band below 1.8 kHz and removes what would alias", () => {
+    for (const rate of [44100, 48000, 22050, 16000, 96000]) {
+      const pass = new MonoDownsampler(rate);
+      pass.push([tone(1000, 1, rate)]);
+      const kept = rms(pass.finish().subarray(400, 3600));
+      expect(kept).toBeGreaterThan(0.5 / Math.SQRT2 / 1.2); // within ~1.6 dB
+      const stop = new MonoDownsampler(rate);
+      stop.push([tone(3000, 1, rate)]);
+      expect(rms(stop.finish().subarray(400, 3600))).toBeLessThan(kept / 30); // > 29 dB down
+    }
+  });
+
+  it("refuses rates below the analysis rate", () => {
+    expect(() => new MonoDownsampler(3000)).toThrow(/below 4000 Hz/);
+  });
+});
+
+describe("fingerprint matching", () => {
+  const piece = makeMusic({ seconds: 60, seed: 101 });
+  const other = makeMusic({ seconds: 60, seed: 202 });
+  const unindexed = makeMusic({ seconds: 60, seed: 303 });
+  const index = new MemoryIndex<string>();
+  index.add("piece", fingerprint(piece));
+  index.add("other", fingerprint(other));
+
+  const best = (query: Signal) => {
+    const matches = index.match(fingerprint(query));
+    return { top: matches[0], matches };
+  };
+
+  it("finds a recording in itself and in a 15-second excerpt, at the right offset", () => {
+    expect(best(piece).top).toMatchObject({ key: "piece", verdict: "same-recording", speedRatio: 1 });
+    const { top } = best(cut(piece, 20, 15));
+    expect(top).toMatchObject({ key: "piece", verdict: "same-recording", queryCoverage: 1 });
+    expect(top!.referenceOffsetS - top!.queryOffsetS).toBeCloseTo(20, 0);
+    expect(top!.referenceCoverage).toBeGreaterThan(0.15);
+    expect(top!.referenceCoverage).toBeLessThan(0.35);
+  });
+
+  it.each([1.05, 1.02, 0.98, 0.95])("finds it played at speed ×%s and measures the speed", (factor) => {
+    const { top } = best(speed(piece, factor));
+    expect(top).toMatchObject({ key: "piece", verdict: "same-recording" });
+    expect(top!.speedRatio).toBeCloseTo(factor, 2);
+    expect(top!.queryCoverage).toBeGreaterThan(0.8);
+  });
+
+  it("finds it after −6 dB, white noise at 15 dB SNR and resampling to 22.05 kHz", () => {
+    const { top } = best(resampleTo(degrade(piece, -6, 15, 7), 22050));
+    expect(top).toMatchObject({ key: "piece", verdict: "same-recording" });
+  });
+
+  it("does not claim an unrelated recording", () => {
+    const { matches } = best(unindexed);
+    expect(matches.filter((m) => m.verdict === "same-recording")).toEqual([]);
+  });
+
+  it("calls a query that only partly consists of the recording shared material, with where it is", () => {
+    // 20 s of the piece (from its 10th second), then 40 s of something else.
+    const { top } = best(concat(cut(piece, 10, 20), cut(unindexed, 0, 40)));
+    expect(top).toMatchObject({ key: "piece", verdict: "shared-material" });
+    expect(top!.queryCoverage).toBeGreaterThan(0.25);
+    expect(top!.queryCoverage).toBeLessThan(0.45);
+    expect(top!.queryOffsetS).toBeLessThan(1);
+    expect(top!.referenceOffsetS).toBeCloseTo(10, 0);
+  });
+});

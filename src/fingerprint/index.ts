@@ -1,0 +1,191 @@
+/**
+ * Fingerprints: what the rest of Earmark uses. Extraction is in extract.ts, query probes in probes.ts,
+ * alignment and verdicts in match.ts, storage in store.ts; this module ties them together.
+ *
+ * Matching is two-phase, the same in memory and in the database:
+ * 1. candidates — of the query's hashes, take the rarest in the index ({@link rarestKeys}); count, per
+ *    indexed recording, how many of them it holds; keep the few well above the rest;
+ * 2. alignment — compute the query's probes, load each candidate's full fingerprint and align (match.ts).
+ *
+ * @module
+ */
+
+import { fileSource } from "../audio/bytes.js";
+import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
+import { sniff } from "../audio/format.js";
+import { probeAudio } from "../audio/probe/index.js";
+import { type Fingerprint, FingerprintExtractor } from "./extract.js";
+import { type Alignment, align, type ReferenceFingerprint, ReferenceTable } from "./match.js";
+import { type QueryProbes, queryProbes } from "./probes.js";
+
+export { FINGERPRINT_ALGORITHM, type Fingerprint } from "./extract.js";
+export type { Alignment, ReferenceFingerprint } from "./match.js";
+export { type QueryProbes, queryProbes } from "./probes.js";
+
+/** Candidates aligned per query (phase 2), at most. */
+export const CANDIDATES = 8;
+/** A candidate needs at least this many phase-1 keys… */
+export const MIN_CANDIDATE_HITS = 6;
+/** …and at least this share of the best candidate's (alignment is the expensive part). */
+export const MIN_CANDIDATE_SHARE = 0.2;
+
+export async function fingerprintChunks(chunks: AsyncIterable<PcmChunk>): Promise<Fingerprint> {
+  let extractor: FingerprintExtractor | null = null;
+  for await (const chunk of chunks) {
+    extractor ??= new FingerprintExtractor(chunk.sampleRate);
+    extractor.push(chunk.channels);
+  }
+  if (!extractor) throw new Error("fingerprint: the audio has no samples");
+  return extractor.finish();
+}
+
+/** Decodes an audio file with Earmark's own decoders and fingerprints it. */
+export async function fingerprintFile(
+  path: string,
+  limits = { maxDurationS: 4 * 3600 },
+): Promise<Fingerprint> {
+  const src = await fileSource(path);
+  const found = sniff(Buffer.from(await src.read(0, 65536)));
+  if (found.kind !== "audio") {
+    throw new Error(
+      `${path}: not a supported audio file (${found.kind === "unknown" ? "unrecognised" : found.kind})`,
+    );
+  }
+  const probe = await probeAudio(src, found.format, limits);
+  return fingerprintChunks(decodeAudio(src, probe, limits));
+}
+
+/** Distinct hashes of a query whose index counts are read (a 3-minute track has about 9,000). */
+export const MAX_QUERY_KEYS = 8000;
+/** Phase 1 looks up at most this many keys, the rarest in the index first… */
+export const MAX_PHASE1_KEYS = 600;
+/** …and stops adding keys once their posting lists hold this many rows in all. */
+export const PHASE1_ROW_BUDGET = 50_000;
+
+/**
+ * The query's own cells (its stored-form hashes, no probes), distinct, evenly thinned over time to
+ * {@link MAX_QUERY_KEYS}, sorted.
+ */
+export function queryKeys(fp: Pick<Fingerprint, "hashes">): number[] {
+  const distinct = [...new Set(fp.hashes)];
+  if (distinct.length <= MAX_QUERY_KEYS) return distinct.sort((a, b) => a - b);
+  const step = distinct.length / MAX_QUERY_KEYS;
+  const kept: number[] = [];
+  for (let i = 0; i < MAX_QUERY_KEYS; i++) kept.push(distinct[Math.floor(i * step)] as number);
+  return kept.sort((a, b) => a - b);
+}
+
+/**
+ * Phase 1's keys: of the query's keys that occur in the index at all, the rarest first, within
+ * {@link MAX_PHASE1_KEYS} and {@link PHASE1_ROW_BUDGET}. A rare key says more about which recording this is
+ * and costs fewer index rows, so lookup time stays flat as the index grows; common keys (short intervals,
+ * frequent rhythms) are what every recording shares.
+ */
+export function rarestKeys(keys: readonly number[], uploadsWith: (key: number) => number): number[] {
+  const known = keys
+    .map((k) => ({ k, n: uploadsWith(k) }))
+    .filter((x) => x.n > 0)
+    .sort((a, b) => a.n - b.n || a.k - b.k);
+  const out: number[] = [];
+  let rows = 0;
+  for (const { k, n } of known) {
+    if (out.length >= MAX_PHASE1_KEYS || (rows + n > PHASE1_ROW_BUDGET && out.length > 0)) break;
+    out.push(k);
+    rows += n;
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export interface Candidate<K> {
+  key: K;
+  hits: number;
+}
+
+/** Ranks candidate counts (key → phase-1 keys held) best first, keeping those worth aligning. */
+export function topCandidates<K>(counts: Map<K, number>, limit = CANDIDATES): Candidate<K>[] {
+  const ranked = [...counts].filter(([, hits]) => hits >= MIN_CANDIDATE_HITS).sort((a, b) => b[1] - a[1]);
+  const floor = (ranked[0]?.[1] ?? 0) * MIN_CANDIDATE_SHARE;
+  return ranked
+    .filter(([, hits]) => hits >= floor)
+    .slice(0, limit)
+    .map(([key, hits]) => ({ key, hits }));
+}
+
+export interface MatchOf<K> extends Alignment {
+  key: K;
+}
+
+/** Phase 2: aligns the query with each candidate, best first (same recordings first, then by score). */
+export function alignCandidates<K>(
+  probes: QueryProbes,
+  candidates: readonly { key: K; ref: ReferenceFingerprint }[],
+): MatchOf<K>[] {
+  const out: MatchOf<K>[] = [];
+  for (const c of candidates) {
+    const a = align(probes, new ReferenceTable(c.ref));
+    if (a) out.push({ ...a, key: c.key });
+  }
+  return out.sort(
+    (x, y) =>
+      Number(y.verdict === "same-recording") - Number(x.verdict === "same-recording") ||
+      y.score - x.score ||
+      y.inliers - x.inliers,
+  );
+}
+
+/**
+ * An index held in memory: the evaluation harness and tests use it; the service uses the database index
+ * in store.ts, which follows the same two phases.
+ */
+export class MemoryIndex<K> {
+  private readonly postings = new Map<number, number[]>();
+  private readonly entries: { key: K; ref: ReferenceFingerprint }[] = [];
+
+  add(key: K, fp: ReferenceFingerprint): void {
+    const id = this.entries.length;
+    this.entries.push({ key, ref: { hashes: fp.hashes, times: fp.times, durationS: fp.durationS } });
+    for (const h of new Set(fp.hashes)) {
+      const list = this.postings.get(h);
+      if (list) list.push(id);
+      else this.postings.set(h, [id]);
+    }
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  match(query: Fingerprint): MatchOf<K>[] {
+    const keys = rarestKeys(queryKeys(query), (k) => this.postings.get(k)?.length ?? 0);
+    const counts = new Map<number, number>();
+    for (const h of keys) {
+      for (const id of this.postings.get(h) ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const candidates = topCandidates(counts).map(
+      (c) => this.entries[c.key] as { key: K; ref: ReferenceFingerprint },
+    );
+    if (candidates.length === 0) return [];
+    return alignCandidates(queryProbes(query.peakList), candidates);
+  }
+}
+
+/** A catalogue held in memory (benchmarks, tests): the same two phases as the database one. */
+export function memoryCatalogue(): {
+  matchFingerprint(fp: Fingerprint, opts: { excludeUploadId: string }): Promise<MatchOf<StoredKey>[]>;
+  storeFingerprint(upload: StoredKey, fp: Fingerprint): Promise<void>;
+} {
+  const index = new MemoryIndex<StoredKey>();
+  return {
+    async matchFingerprint(fp, opts) {
+      return index.match(fp).filter((m) => m.key.uploadId !== opts.excludeUploadId);
+    },
+    async storeFingerprint(upload, fp) {
+      index.add(upload, fp);
+    },
+  };
+}
+
+interface StoredKey {
+  uploadId: string;
+  accountId: string;
+}

@@ -1,0 +1,125 @@
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeMp3, encodeWav, makeMusic, type Signal } from "../../../test/harness/audio.js";
+import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
+import { multipart } from "../../../test/harness/http.js";
+import { UploadRecord } from "../../api/uploads/schemas.js";
+import { createApp } from "../../app.js";
+import { rowsOf } from "../../db/client.js";
+import { fingerprints } from "../../db/schema/index.js";
+import { fingerprintChunks } from "../../fingerprint/index.js";
+import { lookupFingerprint, removeFingerprint } from "../../fingerprint/store.js";
+import { startWorker } from "../../jobs/kinds.js";
+import type { Worker } from "../../jobs/worker.js";
+
+/** 15 s from `fromS`, played `factor` times faster. */
+function sped(signal: Signal, fromS: number, factor: number): Signal {
+  const a = Math.round(fromS * signal.sampleRate);
+  const n = Math.round((15 * signal.sampleRate) / factor);
+  return {
+    sampleRate: signal.sampleRate,
+    channels: signal.channels.map((c) => {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = a + i * factor;
+        const i0 = Math.floor(x);
+        out[i] = c[i0]! + (c[i0 + 1]! - c[i0]!) * (x - i0);
+      }
+      return out;
+    }),
+  };
+}
+
+describe.each(DRIVERS)("fingerprint stage (%s)", (driver) => {
+  let t: TestContext;
+  let app: ReturnType<typeof createApp>;
+  let worker: Worker;
+  const original = makeMusic({ seconds: 40, seed: 41 });
+  const excerpt = sped(original, 12, 1.03);
+
+  beforeAll(async () => {
+    t = await createTestContext(driver);
+    app = createApp(t.deps);
+    worker = startWorker(t.deps, 1, { pollMs: 50 });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.close();
+  });
+
+  async function uploadAndWait(auth: { authorization: string }, body: Uint8Array, title: string) {
+    const res = await app.request("/v1/uploads", {
+      method: "POST",
+      body: multipart(body, { metadata: { title } }),
+      headers: auth,
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await worker.idle();
+    const got = await app.request(`/v1/uploads/${id}`, { headers: auth });
+    return UploadRecord.parse(await got.json());
+  }
+
+  it("matches a sped-up MP3 excerpt to another account's upload, and the policy rejects it", async () => {
+    const alice = await t.account("alice");
+    const bob = await t.account("bob");
+    const first = await uploadAndWait(alice.auth, encodeWav(original), "Original");
+    expect(first.signals.fingerprint?.data).toEqual({ algorithmVersion: expect.any(String), matches: [] });
+    expect(first.decision?.action).toBe("allow");
+
+    const copy = await uploadAndWait(bob.auth, await encodeMp3(excerpt, 128), "Totally new");
+    const [match] = copy.signals.fingerprint?.data.matches ?? [];
+    expect(match).toMatchObject({ uploadId: first.id, accountId: alice.id, verdict: "same-recording" });
+    expect(match!.speedRatio).toBeCloseTo(1.03, 2);
+    expect(match!.referenceOffsetS - match!.queryOffsetS * match!.speedRatio).toBeCloseTo(12, 0);
+    expect(match!.queryCoverage).toBeGreaterThan(0.8);
+    expect(copy.decision).toMatchObject({ action: "reject" });
+    expect(copy.decision?.reasons.map((r) => r.ruleId)).toContain("cross-account-reupload");
+
+    const unrelated = await uploadAndWait(bob.auth, encodeWav(makeMusic({ seconds: 30, seed: 42 })), "Other");
+    expect(unrelated.signals.fingerprint?.data.matches).toEqual([]);
+    expect(unrelated.decision?.action).toBe("allow");
+  });
+
+  it("forgets a removed upload: its index rows go, and nothing matches it any more", async () => {
+    const carol = await t.account("carol");
+    const piece = makeMusic({ seconds: 30, seed: 77 });
+    const up = await uploadAndWait(carol.auth, encodeWav(piece), "Piece");
+    const query = await fingerprintChunks(
+      (async function* () {
+        yield { channels: piece.channels.map((c) => c.subarray(5 * 44100, 20 * 44100)), sampleRate: 44100 };
+      })(),
+    );
+    const before = await lookupFingerprint(t.deps.database.db, query);
+    expect(before[0]).toMatchObject({
+      key: { uploadId: up.id, accountId: carol.id },
+      verdict: "same-recording",
+    });
+    const [row] = await t.deps.database.db
+      .select()
+      .from(fingerprints)
+      .where(eq(fingerprints.uploadId, up.id));
+    const count = async () =>
+      rowsOf<{ n: number }>(
+        await t.deps.database.db.execute(
+          sql`select count(*)::int as n from fingerprint_hashes where fingerprint_id = ${row!.id}`,
+        ),
+      )[0]!.n;
+    const rows = await count();
+    expect(rows).toBeGreaterThan(100);
+    // Every index row is counted once in fingerprint_hash_counts (what lookups use to pick rare hashes).
+    const counted = async () =>
+      rowsOf<{ n: number }>(
+        await t.deps.database.db.execute(
+          sql`select coalesce(sum(uploads), 0)::int as n from fingerprint_hash_counts`,
+        ),
+      )[0]!.n;
+    const countedBefore = await counted();
+
+    expect(await removeFingerprint(t.deps.database.db, up.id)).toBe(true);
+    expect(await count()).toBe(0);
+    expect(await counted()).toBe(countedBefore - rows);
+    expect(await lookupFingerprint(t.deps.database.db, query)).toEqual([]);
+    expect(await removeFingerprint(t.deps.database.db, up.id)).toBe(false);
+  });
+});
