@@ -11,6 +11,7 @@ import { CliError, configFromEnv, json, withDatabase } from "./cli/context.js";
 import { registerFingerprintCommands } from "./cli/fingerprint.js";
 import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
+import { registerUploadCommands } from "./cli/uploads.js";
 import { registerWebhookCommands } from "./cli/webhooks.js";
 import { envSchema } from "./config.js";
 import { buildDeps } from "./deps.js";
@@ -214,6 +215,7 @@ program
 
 registerPolicyCommands(program);
 registerWebhookCommands(program);
+registerUploadCommands(program);
 registerFingerprintCommands(program);
 
 try {

@@ -7,36 +7,9 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRecordSchema } from "../src/uploads/record.js";
 import { encodeFlac, encodeWav, makeMusic, makeSignal } from "./harness/audio.js";
+import { BIN, earmark, jsonLines } from "./harness/cli.js";
 import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
 import { eventually } from "./harness/http.js";
-
-const BIN = path.resolve("bin/earmark.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function earmark(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const jsonLines = (text: string) =>
-  text
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("earmark CLI (embedded data directory)", () => {
   let dir: string;

@@ -45,7 +45,8 @@ export async function loadAccountContext(
     .select({ n: count() })
     .from(uploads)
     .where(and(mine, eq(uploads.sha256, upload.sha256), lt(uploads.createdAt, at)));
-  // Earlier uploads whose latest decision is a rejection (a reviewer's reversal counts, not the policy's first word).
+  // Earlier uploads whose latest decision is a rejection (a reviewer's reversal counts, not the policy's first
+  // word; a takedown is not a judgement of the upload and does not count).
   const [rejected] = await db
     .select({ n: count() })
     .from(uploads)
@@ -53,7 +54,7 @@ export async function loadAccountContext(
       and(
         mine,
         lt(uploads.createdAt, at),
-        sql`(select d.action from decisions d where d.upload_id = ${uploads.id} order by d.created_at desc, d.id desc limit 1) = 'reject'`,
+        sql`(select d.action from decisions d where d.upload_id = ${uploads.id} and d.decided_by not like 'takedown:%' order by d.created_at desc, d.id desc limit 1) = 'reject'`,
       ),
     );
   return {

@@ -285,9 +285,9 @@ describe.each(DRIVERS)("operations endpoints (%s)", (driver) => {
       detail: "/healthz does not take PUT; it takes GET, HEAD.",
     });
     const { auth } = await t.account();
-    const del = await app.request("/v1/uploads/upl_01ABC", { method: "DELETE", headers: auth });
-    expect(del.status).toBe(405);
-    expect(del.headers.get("allow")).toBe("GET, HEAD");
+    const putUpload = await app.request("/v1/uploads/upl_01ABC", { method: "PUT", headers: auth });
+    expect(putUpload.status).toBe(405);
+    expect(putUpload.headers.get("allow")?.split(", ").sort()).toEqual(["DELETE", "GET", "HEAD"]);
     const patch = await app.request("/v1/uploads", { method: "PATCH", headers: auth });
     expect(patch.headers.get("allow")?.split(", ").sort()).toEqual(["GET", "HEAD", "POST"]);
     const nowhere = await app.request("/v1/nothing/here", { method: "DELETE", headers: auth });

@@ -30,7 +30,7 @@ type PipelineDeps = Pick<
   "database" | "blobs" | "logger" | "metrics" | "stages" | "policy" | "renderSteps" | "baseUrl" | "config"
 >;
 
-const TERMINAL = new Set(["decided", "held", "failed"]);
+const TERMINAL = new Set(["decided", "held", "failed", "removed"]);
 
 export function uploadFacts(row: UploadRow): UploadFacts {
   return {

@@ -2,6 +2,7 @@ import { and, asc, gt, gte, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { decisions, signals, uploads } from "../db/schema/index.js";
 import type { Action } from "../pipeline/decide.js";
+import { isTakedown } from "../uploads/remove.js";
 import type { PolicyBundle } from "./bundle.js";
 import { evaluatePolicy } from "./evaluate.js";
 import { buildPolicyInput, decisionFacts } from "./input.js";
@@ -155,7 +156,8 @@ export async function replayPolicy(
           errors.set(r.id, e);
         }
       }
-      const reviewer = history.filter((d) => d.decidedBy !== "policy").at(-1);
+      // A takedown (uploads/remove.ts) records a removal, not a judgement of the audio: not a reviewer's.
+      const reviewer = history.filter((d) => d.decidedBy !== "policy" && !isTakedown(d.decidedBy)).at(-1);
       if (reviewer) {
         reviewers.decided++;
         if (reviewer.action !== policyDecision.action) reviewers.overrides++;

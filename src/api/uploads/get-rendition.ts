@@ -23,7 +23,7 @@ export const getRenditionRoute = createRoute({
   tags: ["Uploads"],
   summary: "Download the distributed audio",
   description:
-    "The rendition exists once the upload is decided `allow` or `label`. Supports `Range` requests and `If-None-Match` (the ETag is the SHA-256 of the file).",
+    "The rendition exists once the upload is decided `allow` or `label`, until the upload is removed (then `410 upload-removed`). Supports `Range` requests and `If-None-Match` (the ETag is the SHA-256 of the file).",
   security: [{ apiKey: [] }],
   request: { params: uploadIdParam },
   responses: {
@@ -36,7 +36,7 @@ export const getRenditionRoute = createRoute({
       content: { "audio/*": { schema: { type: "string", format: "binary" } } },
     },
     304: { description: "Not modified (ETag matched)." },
-    ...problemResponses(401, 404, 409, 416, 429),
+    ...problemResponses(401, 404, 409, 410, 416, 429),
   },
 });
 
@@ -90,6 +90,11 @@ export function registerGetRendition(app: App) {
           .where(and(eq(uploads.id, id), eq(uploads.accountId, c.get("account").id)))
       : [];
     if (!row) throw new ApiError("not-found", `No upload ${id} exists for this account.`);
+    // Checked before the rendition row: the audio of a removed upload is gone whatever is left.
+    if (row.upload.status === "removed")
+      throw new ApiError("upload-removed", "The upload was removed; its audio is no longer available.", {
+        uploadStatus: "removed",
+      });
     const r = row.rendition;
     if (!r) {
       const status = row.upload.status;

@@ -1,5 +1,6 @@
 import type { App } from "../context.js";
 import { registerCreateUpload } from "./create-upload.js";
+import { registerDeleteUpload } from "./delete-upload.js";
 import { registerGetRendition } from "./get-rendition.js";
 import { registerGetUpload } from "./get-upload.js";
 import { registerListUploads } from "./list-uploads.js";
@@ -10,4 +11,5 @@ export function registerUploadRoutes(app: App) {
   registerListUploads(app);
   registerGetUpload(app);
   registerGetRendition(app);
+  registerDeleteUpload(app);
 }
