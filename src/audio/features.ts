@@ -55,6 +55,8 @@ interface MeydaCaches {
 }
 
 let cachedFor = "";
+/** Meyda's derived caches for each `${sampleRate}/${bufferSize}` used so far (a handful of settings). */
+const cachesByKey = new Map<string, MeydaCaches>();
 
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
@@ -110,14 +112,24 @@ export function extractFeatures<F extends FeatureName>(
   meyda.sampleRate = sampleRate;
   meyda.windowingFunction = windowingFunction;
   // Meyda rebuilds its Bark scale when bufferSize changes, but keeps its mel and chroma filter banks from the
-  // first call (and never notices a sampleRate change). Drop the caches whenever the settings differ from the
-  // ones they were built for, so mfcc/chroma/loudness stay correct too.
+  // first call (and never notices a sampleRate change); and it builds all three on any call that finds them
+  // missing, whatever features are asked for (the chroma bank of a 2048-point frame costs milliseconds). So the
+  // caches are kept per setting: put away when the settings change, brought back when they return — stages
+  // with different settings (stats, fingerprint) alternate chunk by chunk over one decode.
   const key = `${sampleRate}/${bufferSize}`;
   if (key !== cachedFor) {
     const caches = meyda as unknown as MeydaCaches;
-    caches.barkScale = undefined;
-    caches.melFilterBank = undefined;
-    caches.chromaFilterBank = undefined;
+    if (cachedFor) {
+      cachesByKey.set(cachedFor, {
+        barkScale: caches.barkScale,
+        melFilterBank: caches.melFilterBank,
+        chromaFilterBank: caches.chromaFilterBank,
+      });
+    }
+    const kept = cachesByKey.get(key);
+    caches.barkScale = kept?.barkScale;
+    caches.melFilterBank = kept?.melFilterBank;
+    caches.chromaFilterBank = kept?.chromaFilterBank;
     cachedFor = key;
   }
   const result = meyda.extract([...features], signal);
