@@ -10,9 +10,11 @@
  * 3. Coverage: the query is cut into 2-second segments; a segment is matched when at least two of its
  *    triplets agree with the line. Query coverage, reference coverage and the share of triplets the line
  *    explains in the matched segments (the density) follow.
- * 4. Verdict: `same-recording` when the line explains most of the query's active segments at a density no
- *    shared loop, stem or re-orchestration reaches; otherwise `shared-material`. Too few agreeing hits is
- *    no match at all.
+ * 4. Verdict ({@link verdictOf}): `same-recording` when the line explains most of the query's active
+ *    segments at a density no shared loop, stem or re-orchestration reached on the evaluation corpus, or
+ *    nearly all of them at a lower density with no rival offset nearly as good (a loop shared by two
+ *    tracks agrees at every repetition); otherwise `shared-material`. Too few agreeing hits, agreement at
+ *    the background level, or no two consecutive matched segments is no match at all.
  *
  * @module
  */
@@ -37,7 +39,7 @@ const NOISE_DENSITY = 0.04;
 const NOISE_COVERAGE = 0.3;
 const RUNNER_UP_GAP = 31; // ≈1 s
 /**
- * Verdict thresholds, set on the evaluation corpus (docs/adr/0007-fingerprints.md has the figures).
+ * Verdict thresholds, set on the evaluation corpus (docs/adr/0007-fingerprints.md says how).
  * Same recording when the line explains:
  * - DENSE: most of the query's segments, with a density no shared loop, stem or re-orchestration reached; or
  * - BROAD: nearly all segments at a lower density (pitch shifts and heavy noise thin the hashes out), provided
