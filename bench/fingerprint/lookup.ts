@@ -95,6 +95,8 @@ import {
   topCandidates,
 } from "../../src/fingerprint/index.js";
 import { encodeHashes, lookupFingerprint } from "../../src/fingerprint/store.js";
+// mulberry32, the tests' seeded generator: a rerun builds the same index.
+import { rng } from "../../test/harness/audio.js";
 import type { Manifest } from "./corpus.js";
 
 const DB_NAME = "earmark_fp_bench";
@@ -118,18 +120,6 @@ const started = performance.now();
 const elapsedS = () => (performance.now() - started) / 1000;
 function log(msg: string): void {
   process.stderr.write(`[lookup +${elapsedS().toFixed(0)}s] ${msg}\n`);
-}
-
-/** mulberry32: a small seeded generator, so that a rerun builds the same index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
