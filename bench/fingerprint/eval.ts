@@ -23,6 +23,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { median } from "../ingest/util.js";
 import { type HardNegativeKind, type Manifest, readManifest } from "./corpus.js";
 import { EarmarkFingerprinter } from "./earmark.js";
 import { FpcalcFingerprinter } from "./fpcalc.js";
@@ -83,13 +84,6 @@ interface ColumnResult {
   indexBytesPerHour: number;
   indexSeconds: number;
   querySeconds: number;
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function buildQueries(m: Manifest, dir: string, refIds: Set<string>): Query[] {

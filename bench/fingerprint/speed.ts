@@ -11,32 +11,10 @@
  * median time of Earmark's decode alone.
  */
 import { parseArgs } from "node:util";
-import { fileSource } from "../../src/audio/bytes.js";
-import { decodeAudio } from "../../src/audio/decode/index.js";
-import { sniff } from "../../src/audio/format.js";
-import { probeAudio } from "../../src/audio/probe/index.js";
 import { fingerprintFile } from "../../src/fingerprint/index.js";
+import { ourDecode } from "../ingest/decode.js";
+import { median } from "../ingest/util.js";
 import { requireTools, run } from "./transforms.js";
-
-const LIMITS = { maxDurationS: 4 * 3600 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-async function decodeOnly(file: string): Promise<number> {
-  const src = await fileSource(file);
-  const found = sniff(Buffer.from(await src.read(0, 65536)));
-  if (found.kind !== "audio") throw new Error(`${file}: not audio`);
-  const probe = await probeAudio(src, found.format, LIMITS);
-  const t = performance.now();
-  for await (const _ of decodeAudio(src, probe, LIMITS)) {
-    // decode only
-  }
-  return performance.now() - t;
-}
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -67,7 +45,7 @@ async function main(): Promise<void> {
       ours.push(performance.now() - t);
     }
     const decodes: number[] = [];
-    for (let i = 0; i < 3; i++) decodes.push(await decodeOnly(file));
+    for (let i = 0; i < 3; i++) decodes.push((await ourDecode(file)).seconds * 1000);
     const decodeMs = median(decodes);
     const o = median(ours);
     const f = median(theirs);

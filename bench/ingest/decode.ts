@@ -6,10 +6,8 @@
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import pino from "pino";
-import { fileSource } from "../../src/audio/bytes.js";
 import { decodeAudio } from "../../src/audio/decode/index.js";
-import { sniff } from "../../src/audio/format.js";
-import { probeAudio } from "../../src/audio/probe/index.js";
+import { openAudioFile } from "../../src/audio/open.js";
 import { memoryCatalogue } from "../../src/fingerprint/index.js";
 import { analyseTogether } from "../../src/pipeline/analyse.js";
 import type { UploadFacts } from "../../src/pipeline/stage.js";
@@ -34,11 +32,9 @@ export interface DecodeCase {
   pipeline: { probeMs: number; analysisS: number; totalS: number; realTime: number };
 }
 
-async function ourDecode(file: string): Promise<{ seconds: number; audioS: number }> {
-  const src = await fileSource(file);
-  const found = sniff(Buffer.from(await src.read(0, 65536)));
-  if (found.kind !== "audio") throw new Error(`${file}: not audio`);
-  const probe = await probeAudio(src, found.format, LIMITS);
+/** Decodes a whole file with Earmark's decoders; the time excludes opening and probing. */
+export async function ourDecode(file: string): Promise<{ seconds: number; audioS: number }> {
+  const { source: src, probe } = await openAudioFile(file, LIMITS);
   const t = now();
   let frames = 0;
   let rate = probe.sampleRate;
@@ -62,10 +58,7 @@ const silent = pino({ level: "silent" });
 
 async function pipelineOnce(file: string) {
   const t0 = now();
-  const src = await fileSource(file);
-  const found = sniff(Buffer.from(await src.read(0, 65536)));
-  if (found.kind !== "audio") throw new Error(`${file}: not audio`);
-  const probe = await probeAudio(src, found.format, LIMITS);
+  const { source: src, probe } = await openAudioFile(file, LIMITS);
   const t1 = now();
   const upload: UploadFacts = {
     id: "upl_bench",

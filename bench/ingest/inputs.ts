@@ -16,10 +16,9 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { fileSource } from "../../src/audio/bytes.js";
 import { decodeAudio } from "../../src/audio/decode/index.js";
-import { type AudioFormat, sniff } from "../../src/audio/format.js";
-import { probeAudio } from "../../src/audio/probe/index.js";
+import type { AudioFormat } from "../../src/audio/format.js";
+import { openAudioFile } from "../../src/audio/open.js";
 import {
   encodeFlac,
   encodeMp3,
@@ -142,14 +141,10 @@ function zipExtract(file: string, entry: ZipEntry, to: string): void {
 
 async function probeFile(file: string): Promise<{ format: AudioFormat; durationS: number } | null> {
   try {
-    const src = await fileSource(file);
-    const head = await src.read(0, 65536);
-    const found = sniff(Buffer.from(head));
-    if (found.kind !== "audio") return null;
-    const probe = await probeAudio(src, found.format, LIMITS);
+    const { probe } = await openAudioFile(file, LIMITS);
     const estimate = probe.details.estimatedDurationS;
     const durationS = probe.durationS ?? (typeof estimate === "number" ? estimate : 0);
-    return { format: found.format, durationS };
+    return { format: probe.format, durationS };
   } catch {
     return null;
   }
@@ -200,10 +195,7 @@ async function findRealMusic(
 
 /** Decodes the first `seconds` of a file with Earmark's own decoder, as stereo (mono is duplicated). */
 async function decodeExcerpt(file: string, seconds: number): Promise<Signal> {
-  const src = await fileSource(file);
-  const found = sniff(Buffer.from(await src.read(0, 65536)));
-  if (found.kind !== "audio") throw new Error(`${file} is not audio`);
-  const probe = await probeAudio(src, found.format, LIMITS);
+  const { source: src, probe } = await openAudioFile(file, LIMITS);
   const want = Math.round(seconds * probe.sampleRate);
   const channels = Array.from({ length: Math.max(2, probe.channels) }, () => new Float32Array(want));
   let at = 0;

@@ -13,7 +13,6 @@ async function fingerprintOrExplain(file: string, maxDurationS: number): Promise
     if (e.code === "ENOENT") throw new CliError(`${file}: no such file.`);
     if (e.code === "EISDIR") throw new CliError(`${file}: is a directory; pass audio files.`);
     if (err instanceof AudioInputError) throw new CliError(`${file}: ${err.detail}`);
-    if (err instanceof Error && err.message.startsWith(file)) throw new CliError(err.message);
     throw err;
   }
 }

@@ -10,10 +10,8 @@
  * @module
  */
 
-import { fileSource } from "../audio/bytes.js";
 import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
-import { sniff } from "../audio/format.js";
-import { probeAudio } from "../audio/probe/index.js";
+import { openAudioFile } from "../audio/open.js";
 import { type Fingerprint, FingerprintExtractor } from "./extract.js";
 import { type Alignment, align, type ReferenceFingerprint, ReferenceTable } from "./match.js";
 import { type QueryProbes, queryProbes } from "./probes.js";
@@ -44,15 +42,8 @@ export async function fingerprintFile(
   path: string,
   limits = { maxDurationS: 4 * 3600 },
 ): Promise<Fingerprint> {
-  const src = await fileSource(path);
-  const found = sniff(Buffer.from(await src.read(0, 65536)));
-  if (found.kind !== "audio") {
-    throw new Error(
-      `${path}: not a supported audio file (${found.kind === "unknown" ? "unrecognised" : found.kind})`,
-    );
-  }
-  const probe = await probeAudio(src, found.format, limits);
-  return fingerprintChunks(decodeAudio(src, probe, limits));
+  const { source, probe } = await openAudioFile(path, limits);
+  return fingerprintChunks(decodeAudio(source, probe, limits));
 }
 
 /** Distinct hashes of a query whose index counts are read (a 3-minute track has about 9,000). */

@@ -1,13 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { z } from "zod";
-import type { ByteSource } from "../audio/bytes.js";
-import {
-  type AudioFormat,
-  type AudioProbe,
-  id3v2Length,
-  SUPPORTED_FORMATS_TEXT,
-  sniff,
-} from "../audio/format.js";
+import { type AudioFormat, type AudioProbe, sniff } from "../audio/format.js";
+import { formatBehindLongId3, notSupportedAudio, SNIFF_BYTES } from "../audio/open.js";
 import { probeAudio } from "../audio/probe/index.js";
 import { type UploadRow, uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
@@ -15,20 +9,6 @@ import { ApiError, AudioInputError, type FieldError } from "../errors.js";
 import { enqueueJob } from "../jobs/queue.js";
 import { BlobTooLargeError } from "../storage/blob-store.js";
 import { requestHash, type UploadMetadata, uploadMetadataSchema } from "./metadata.js";
-
-const SNIFF_BYTES = 65536;
-
-function refuse(head: Buffer): never {
-  const found = sniff(head);
-  const what =
-    found.kind === "unsupported"
-      ? `The file is ${found.what}, which Earmark does not read.`
-      : `The file is not audio Earmark can read (it looks like ${found.kind === "unknown" ? found.what : "audio"}).`;
-  throw new AudioInputError(
-    "unsupported-media-type",
-    `${what} Supported formats: ${SUPPORTED_FORMATS_TEXT}.`,
-  );
-}
 
 /**
  * Passes the body through, holding back the first 64 KiB until the format is known, so what is not audio is
@@ -41,7 +21,7 @@ async function* sniffed(body: AsyncIterable<Buffer | Uint8Array>, found: { forma
   const decide = () => {
     const bytes = Buffer.concat(head);
     const result = sniff(bytes);
-    if (result.kind !== "audio") refuse(bytes);
+    if (result.kind !== "audio") throw notSupportedAudio(bytes);
     found.format = result.format;
     head = [];
     return bytes;
@@ -59,20 +39,6 @@ async function* sniffed(body: AsyncIterable<Buffer | Uint8Array>, found: { forma
     if (held === 0) throw new AudioInputError("empty-upload", "The file is empty (0 bytes).");
     yield decide();
   }
-}
-
-/**
- * Sniffing calls anything behind an ID3 tag longer than the head it sees (cover art) MP3. FLAC and ADTS AAC
- * carry ID3 tags too, so once the bytes are stored, look at what follows the tag.
- */
-async function formatBehindLongId3(blob: ByteSource, format: AudioFormat): Promise<AudioFormat> {
-  if (format !== "mp3") return format;
-  const tag = id3v2Length(await blob.read(0, 10));
-  if (tag + 4 <= SNIFF_BYTES || tag >= blob.size) return format;
-  const after = sniff(await blob.read(tag, SNIFF_BYTES));
-  return after.kind === "audio" && (after.format === "flac" || after.format === "aac")
-    ? after.format
-    : format;
 }
 
 export interface StoredAudio {
