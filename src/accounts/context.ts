@@ -2,6 +2,7 @@ import { and, count, desc, eq, gt, lt, lte, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.js";
 import { accounts, signals, type UploadRow, uploads } from "../db/schema/index.js";
 import type { Signals } from "../pipeline/signals.js";
+import { TAKEDOWN_PREFIX } from "../uploads/remove.js";
 
 export const ACCOUNT_SIGNAL_VERSION = "account-1";
 
@@ -54,7 +55,7 @@ export async function loadAccountContext(
       and(
         mine,
         lt(uploads.createdAt, at),
-        sql`(select d.action from decisions d where d.upload_id = ${uploads.id} and d.decided_by not like 'takedown:%' order by d.created_at desc, d.id desc limit 1) = 'reject'`,
+        sql`(select d.action from decisions d where d.upload_id = ${uploads.id} and d.decided_by not like ${`${TAKEDOWN_PREFIX}%`} order by d.created_at desc, d.id desc limit 1) = 'reject'`,
       ),
     );
   return {

@@ -106,7 +106,7 @@ export class MonoDownsampler {
     this.interpolate(false);
   }
 
-  /** Flushes the tail (zero-padded) and returns every output sample produced. */
+  /** Flushes the tail (zero-padded) and returns the output produced since the last {@link drain}. */
   finish(): Float32Array {
     this.reserveMid(this.taps);
     this.mid.fill(0, this.midLen, this.midLen + this.taps);
@@ -117,10 +117,11 @@ export class MonoDownsampler {
 
   /**
    * Takes the output produced so far, leaving the downsampler empty of output (its filter state is kept).
-   * Lets a streaming caller consume the 4 kHz signal without holding all of it.
+   * Lets a streaming caller consume the 4 kHz signal without holding all of it. The result is a view of an
+   * internal buffer, valid until the next `push` or `finish`: copy what you keep.
    */
   drain(): Float32Array {
-    const result = this.out.slice(0, this.outLen);
+    const result = this.out.subarray(0, this.outLen);
     this.outLen = 0;
     return result;
   }

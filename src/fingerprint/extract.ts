@@ -78,7 +78,6 @@ export class FingerprintExtractor {
   private readonly down: MonoDownsampler;
   private pending = new Float32Array(FRAME_SIZE * 8);
   private pendingLen = 0;
-  private readonly frame = new Float32Array(FRAME_SIZE);
   // Ring of the last 2·T_NEIGH + 1 frames: dB spectrum, its ±F_NEIGH max over bins, and the frame mean.
   private readonly ringDb: Float32Array[] = [];
   private readonly ringFmax: Float32Array[] = [];
@@ -104,7 +103,7 @@ export class FingerprintExtractor {
   }
 
   finish(): Fingerprint {
-    this.consume(this.down.finish().slice());
+    this.consume(this.down.finish());
     // Flush the last frames with silent neighbours so peaks near the end are still picked.
     for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
     this.selectPeaks();
@@ -130,8 +129,8 @@ export class FingerprintExtractor {
     this.pendingLen += x.length;
     let start = 0;
     while (start + FRAME_SIZE <= this.pendingLen) {
-      this.frame.set(this.pending.subarray(start, start + FRAME_SIZE));
-      this.addSpectrum(this.frame);
+      // Meyda windows a copy; the frame can be a view of the pending samples.
+      this.addSpectrum(this.pending.subarray(start, start + FRAME_SIZE));
       start += HOP;
     }
     this.pending.copyWithin(0, start, this.pendingLen);
@@ -220,7 +219,8 @@ export class FingerprintExtractor {
   }
 }
 
-function dtLevel(dt: number): number {
+/** The 4-level log-scale length of a triplet (t3 − t1 in frames) that goes into its hash. */
+export function dtLevel(dt: number): number {
   return dt <= 4 ? 0 : dt <= 9 ? 1 : dt <= 18 ? 2 : 3;
 }
 

@@ -12,6 +12,7 @@
 
 import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
 import { openAudioFile } from "../audio/open.js";
+import type { Catalogue } from "../pipeline/stage.js";
 import { type Fingerprint, FingerprintExtractor } from "./extract.js";
 import { type Alignment, align, type ReferenceFingerprint, ReferenceTable } from "./match.js";
 import { type QueryProbes, queryProbes } from "./probes.js";
@@ -19,6 +20,12 @@ import { type QueryProbes, queryProbes } from "./probes.js";
 export { FINGERPRINT_ALGORITHM, type Fingerprint } from "./extract.js";
 export type { Alignment, ReferenceFingerprint } from "./match.js";
 export { type QueryProbes, queryProbes } from "./probes.js";
+
+/** What a stored fingerprint is known by: its upload and that upload's account. */
+export interface StoredMatchKey {
+  uploadId: string;
+  accountId: string;
+}
 
 /** Candidates aligned per query (phase 2), at most. */
 export const CANDIDATES = 8;
@@ -161,11 +168,8 @@ export class MemoryIndex<K> {
 }
 
 /** A catalogue held in memory (benchmarks, tests): the same two phases as the database one. */
-export function memoryCatalogue(): {
-  matchFingerprint(fp: Fingerprint, opts: { excludeUploadId: string }): Promise<MatchOf<StoredKey>[]>;
-  storeFingerprint(upload: StoredKey, fp: Fingerprint): Promise<void>;
-} {
-  const index = new MemoryIndex<StoredKey>();
+export function memoryCatalogue(): Catalogue {
+  const index = new MemoryIndex<StoredMatchKey>();
   return {
     async matchFingerprint(fp, opts) {
       return index.match(fp).filter((m) => m.key.uploadId !== opts.excludeUploadId);
@@ -174,9 +178,4 @@ export function memoryCatalogue(): {
       index.add(upload, fp);
     },
   };
-}
-
-interface StoredKey {
-  uploadId: string;
-  accountId: string;
 }

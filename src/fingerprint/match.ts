@@ -107,6 +107,15 @@ interface Hits {
   logSpeed: Float64Array; // NaN when the triplets are too short to estimate
   triplet: Uint32Array;
   n: number;
+  maxTq: number;
+  maxTr: number;
+}
+
+/** The same typed array at twice the capacity. */
+function doubled<T extends Float64Array | Uint32Array>(a: T): T {
+  const b = new (a.constructor as new (length: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 function collectHits(probes: QueryProbes, table: ReferenceTable): Hits {
@@ -116,6 +125,8 @@ function collectHits(probes: QueryProbes, table: ReferenceTable): Hits {
   let ls = new Float64Array(cap);
   let trip = new Uint32Array(cap);
   let n = 0;
+  let maxTq = 0;
+  let maxTr = 0;
   const { times } = table.ref;
   for (let i = 0; i < probes.hashes.length; i++) {
     const pos = table.positions(probes.hashes[i] as number);
@@ -125,26 +136,24 @@ function collectHits(probes: QueryProbes, table: ReferenceTable): Hits {
     const qdt = spanFrames(qPacked);
     for (const j of pos) {
       if (n === tq.length) {
-        const grow = <T extends Float64Array | Uint32Array>(a: T, make: (k: number) => T): T => {
-          const b = make(a.length * 2);
-          b.set(a);
-          return b;
-        };
-        tq = grow(tq, (k) => new Float64Array(k));
-        tr = grow(tr, (k) => new Float64Array(k));
-        ls = grow(ls, (k) => new Float64Array(k));
-        trip = grow(trip, (k) => new Uint32Array(k));
+        tq = doubled(tq);
+        tr = doubled(tr);
+        ls = doubled(ls);
+        trip = doubled(trip);
       }
       const rPacked = times[j] as number;
       const rdt = spanFrames(rPacked);
+      const rt = anchorFrame(rPacked);
       tq[n] = qt;
-      tr[n] = anchorFrame(rPacked);
+      tr[n] = rt;
+      if (qt > maxTq) maxTq = qt;
+      if (rt > maxTr) maxTr = rt;
       ls[n] = qdt >= 6 && rdt >= 6 ? Math.log(rdt / qdt) : Number.NaN;
       trip[n] = probes.triplet[i] as number;
       n++;
     }
   }
-  return { tq, tr, logSpeed: ls, triplet: trip, n };
+  return { tq, tr, logSpeed: ls, triplet: trip, n, maxTq, maxTr };
 }
 
 function speedModes(h: Hits): number[] {
@@ -179,14 +188,8 @@ function speedModes(h: Hits): number[] {
 }
 
 function bestLine(h: Hits, modes: number[], bin: number): { a: number; b: number; votes: number } {
-  let maxTq = 0;
-  let maxTr = 0;
-  for (let i = 0; i < h.n; i++) {
-    if ((h.tq[i] as number) > maxTq) maxTq = h.tq[i] as number;
-    if ((h.tr[i] as number) > maxTr) maxTr = h.tr[i] as number;
-  }
-  const minB = -MAX_SPEED * maxTq - bin;
-  const bins = Math.ceil((maxTr + bin - minB) / bin) + 2;
+  const minB = -MAX_SPEED * h.maxTq - bin;
+  const bins = Math.ceil((h.maxTr + bin - minB) / bin) + 2;
   const hist = new Int32Array(bins);
   let best = { a: 1, b: 0, votes: 0 };
   const seen = new Set<number>();
@@ -238,9 +241,7 @@ export function align(probes: QueryProbes, table: ReferenceTable): Alignment | n
   if (h.n < MIN_INLIERS) return null;
   // The speed grid's step lets the line drift by up to SPEED_STEP/2 × the query's length; the offset bins
   // are made that wide, and the least-squares refits then narrow the tolerance down to INLIER_TOL.
-  let maxTq = 0;
-  for (let i = 0; i < h.n; i++) maxTq = Math.max(maxTq, h.tq[i] as number);
-  const wide = Math.max(OFFSET_BIN, Math.ceil((SPEED_STEP / 2) * maxTq) + OFFSET_BIN);
+  const wide = Math.max(OFFSET_BIN, Math.ceil((SPEED_STEP / 2) * h.maxTq) + OFFSET_BIN);
   const line = bestLine(h, speedModes(h), wide);
   if (line.votes < MIN_INLIERS) return null;
   let { a, b } = line;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { composeHash, forEachTriplet, loudestOrder, type Peak, packTime } from "./extract.js";
+import { composeHash, dtLevel, forEachTriplet, loudestOrder, type Peak, packTime } from "./extract.js";
 
 /** How close to a cell edge (in that quantity's units) a value must be to probe the neighbour. */
 const NEAR_SEMITONE = 0.2;
@@ -45,9 +45,7 @@ function floorOptions(x: number, near: number, max: number): number[] {
 }
 
 function dtOptions(dt: number): number[] {
-  const level = (d: number) => (d <= 4 ? 0 : d <= 9 ? 1 : d <= 18 ? 2 : 3);
-  const set = new Set([level(dt), level(dt - 1), level(dt + 1)]);
-  return [...set];
+  return [...new Set([dtLevel(dt), dtLevel(dt - 1), dtLevel(dt + 1)])];
 }
 
 function orderOptions(a: number, b: number, c: number): number[] {

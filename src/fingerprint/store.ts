@@ -26,13 +26,9 @@ import {
   queryProbes,
   type ReferenceFingerprint,
   rarestKeys,
+  type StoredMatchKey,
   topCandidates,
 } from "./index.js";
-
-export interface StoredMatchKey {
-  uploadId: string;
-  accountId: string;
-}
 
 /** Hash list ↔ bytes: little-endian (hash, packed time) pairs. */
 export function encodeHashes(fp: { hashes: Uint32Array; times: Uint32Array }): Uint8Array {

@@ -2,8 +2,7 @@ import type { Logger } from "pino";
 import type { ByteSource } from "../audio/bytes.js";
 import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
 import type { AudioProbe } from "../audio/format.js";
-import type { Fingerprint, MatchOf } from "../fingerprint/index.js";
-import type { StoredMatchKey } from "../fingerprint/store.js";
+import type { Fingerprint, MatchOf, StoredMatchKey } from "../fingerprint/index.js";
 import type { UploadMetadata } from "../uploads/metadata.js";
 import type { SignalName, Signals } from "./signals.js";
 
