@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeMusic, rng, type Signal } from "../../test/harness/audio.js";
+import { excerpt, makeMusic, playFaster, rng, type Signal } from "../../test/harness/audio.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
 import { type Fingerprint, FingerprintExtractor } from "./extract.js";
 import { MemoryIndex } from "./index.js";
@@ -9,30 +9,6 @@ function fingerprint(signal: Signal, chunk = 4096): Fingerprint {
   const n = signal.channels[0]!.length;
   for (let i = 0; i < n; i += chunk) x.push(signal.channels.map((c) => c.subarray(i, i + chunk)));
   return x.finish();
-}
-
-/** Plays `signal` `factor` times faster (pitch and tempo together), by linear interpolation. */
-function speed(signal: Signal, factor: number): Signal {
-  const n = Math.floor(signal.channels[0]!.length / factor);
-  return {
-    sampleRate: signal.sampleRate,
-    channels: signal.channels.map((c) => {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const x = i * factor;
-        const i0 = Math.floor(x);
-        const f = x - i0;
-        out[i] = (c[i0] ?? 0) * (1 - f) + (c[i0 + 1] ?? 0) * f;
-      }
-      return out;
-    }),
-  };
-}
-
-function cut(signal: Signal, fromS: number, seconds: number): Signal {
-  const a = Math.round(fromS * signal.sampleRate);
-  const b = a + Math.round(seconds * signal.sampleRate);
-  return { sampleRate: signal.sampleRate, channels: signal.channels.map((c) => c.slice(a, b)) };
 }
 
 function concat(x: Signal, y: Signal): Signal {
@@ -64,7 +40,7 @@ function degrade(signal: Signal, gainDb: number, snrDb: number, seed: number): S
 }
 
 function resampleTo(signal: Signal, rate: number): Signal {
-  const s = speed(signal, signal.sampleRate / rate);
+  const s = playFaster(signal, signal.sampleRate / rate);
   return { sampleRate: rate, channels: s.channels };
 }
 
@@ -126,7 +102,7 @@ describe("fingerprint matching", () => {
 
   it("finds a recording in itself and in a 15-second excerpt, at the right offset", () => {
     expect(best(piece).top).toMatchObject({ key: "piece", verdict: "same-recording", speedRatio: 1 });
-    const { top } = best(cut(piece, 20, 15));
+    const { top } = best(excerpt(piece, 20, 15));
     expect(top).toMatchObject({ key: "piece", verdict: "same-recording", queryCoverage: 1 });
     expect(top!.referenceOffsetS - top!.queryOffsetS).toBeCloseTo(20, 0);
     expect(top!.referenceCoverage).toBeGreaterThan(0.15);
@@ -134,7 +110,7 @@ describe("fingerprint matching", () => {
   });
 
   it.each([1.05, 1.02, 0.98, 0.95])("finds it played at speed ×%s and measures the speed", (factor) => {
-    const { top } = best(speed(piece, factor));
+    const { top } = best(playFaster(piece, factor));
     expect(top).toMatchObject({ key: "piece", verdict: "same-recording" });
     expect(top!.speedRatio).toBeCloseTo(factor, 2);
     expect(top!.queryCoverage).toBeGreaterThan(0.8);
@@ -152,7 +128,7 @@ describe("fingerprint matching", () => {
 
   it("calls a query that only partly consists of the recording shared material, with where it is", () => {
     // 20 s of the piece (from its 10th second), then 40 s of something else.
-    const { top } = best(concat(cut(piece, 10, 20), cut(unindexed, 0, 40)));
+    const { top } = best(concat(excerpt(piece, 10, 20), excerpt(unindexed, 0, 40)));
     expect(top).toMatchObject({ key: "piece", verdict: "shared-material" });
     expect(top!.queryCoverage).toBeGreaterThan(0.25);
     expect(top!.queryCoverage).toBeLessThan(0.45);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, makeSignal, rng } from "../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
 import { eventually, multipart } from "../../test/harness/http.js";
+import { HOLD_RULE, shippedBundleWith } from "../../test/harness/policy.js";
 import { createAccount, createApiKey } from "../accounts/accounts.js";
 import { UploadRecord } from "../api/uploads/schemas.js";
 import { createApp } from "../app.js";
@@ -21,17 +22,6 @@ import { BundlePolicyEngine, watchPolicyBundle } from "./engine.js";
 import { explainUpload } from "./explain.js";
 import { formatReplay, replayPolicy } from "./replay.js";
 
-const HOLD_RULE = `
-rules:
-  - id: hold-me
-    description: test rule
-    when: upload.title.contains("hold me")
-    action: review
-    reason: Held for the test.
-    priority: 42
-    owner: tests
-`;
-
 describe.each(DRIVERS)("the policy in the pipeline (%s)", (driver) => {
   let t: TestContext;
   let app: ReturnType<typeof createApp>;
@@ -42,12 +32,7 @@ describe.each(DRIVERS)("the policy in the pipeline (%s)", (driver) => {
 
   beforeAll(async () => {
     // The shipped bundle plus one test rule, in a directory of its own.
-    policyDir = await mkdtemp(path.join(os.tmpdir(), "earmark-bundle-"));
-    await cp(path.resolve("policies"), policyDir, {
-      recursive: true,
-      filter: (src) => !src.endsWith(".test.ts"),
-    });
-    await writeFile(path.join(policyDir, "test-hold.yaml"), HOLD_RULE);
+    policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
     t = await createTestContext(driver, { env: { EARMARK_POLICY_DIR: policyDir } });
     app = createApp(t.deps);
     creator = await t.account();

@@ -194,3 +194,28 @@ export function makeMusic(opts: {
   const channels = Array.from({ length: opts.channels ?? 2 }, () => mono.slice());
   return { sampleRate, channels };
 }
+
+/** Plays `signal` `factor` times faster (pitch and tempo together), by linear interpolation. */
+export function playFaster(signal: Signal, factor: number): Signal {
+  const n = Math.floor(signal.channels[0]!.length / factor);
+  return {
+    sampleRate: signal.sampleRate,
+    channels: signal.channels.map((c) => {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = i * factor;
+        const i0 = Math.floor(x);
+        const f = x - i0;
+        out[i] = (c[i0] ?? 0) * (1 - f) + (c[i0 + 1] ?? 0) * f;
+      }
+      return out;
+    }),
+  };
+}
+
+/** `seconds` of `signal` from `fromS`. */
+export function excerpt(signal: Signal, fromS: number, seconds: number): Signal {
+  const a = Math.round(fromS * signal.sampleRate);
+  const b = a + Math.round(seconds * signal.sampleRate);
+  return { sampleRate: signal.sampleRate, channels: signal.channels.map((c) => c.slice(a, b)) };
+}

@@ -1,11 +1,10 @@
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import { and, count, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { corruptMp3, encodeWav, rng, type Signal } from "../../../test/harness/audio.js";
+import { corruptMp3, encodeWav, makeMusic } from "../../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
 import { multipart } from "../../../test/harness/http.js";
+import { HOLD_RULE, shippedBundleWith } from "../../../test/harness/policy.js";
 import { createApp } from "../../app.js";
 import {
   decisions,
@@ -27,34 +26,6 @@ import { removeUpload } from "../../uploads/remove.js";
 import { problemSchema } from "../problem.js";
 import { UploadRecord, UploadSummary } from "./schemas.js";
 
-const HOLD_RULE = `
-rules:
-  - id: hold-me
-    description: test rule
-    when: upload.title.contains("hold me")
-    action: review
-    reason: Held for the test.
-    priority: 42
-    owner: tests
-`;
-
-/**
- * A recording of its own per `seed`: a random melody of pure tones (200 Hz–2 kHz, a quarter second each), so
- * that no two seeds match as the same recording (which the policy rejects across accounts).
- */
-function tune(seed: number, seconds = 3): Signal {
-  const sampleRate = 44100;
-  const random = rng(seed);
-  const notes = Array.from({ length: Math.ceil(seconds * 4) }, () => 200 + random() * 1800);
-  const x = new Float32Array(Math.round(seconds * sampleRate));
-  for (let i = 0; i < x.length; i++) {
-    const t = i / sampleRate;
-    const f = notes[Math.floor(t * 4)]!;
-    x[i] = 0.3 * (0.7 * Math.sin(2 * Math.PI * f * t) + 0.2 * Math.sin(4 * Math.PI * f * t));
-  }
-  return { sampleRate, channels: [x, x.slice()] };
-}
-
 describe.each(DRIVERS)("removing an upload (%s)", (driver) => {
   let t: TestContext;
   let app: ReturnType<typeof createApp>;
@@ -66,12 +37,7 @@ describe.each(DRIVERS)("removing an upload (%s)", (driver) => {
 
   beforeAll(async () => {
     // The shipped bundle plus a rule that holds uploads for review on request.
-    policyDir = await mkdtemp(path.join(os.tmpdir(), "earmark-bundle-"));
-    await cp(path.resolve("policies"), policyDir, {
-      recursive: true,
-      filter: (src) => !src.endsWith(".test.ts"),
-    });
-    await writeFile(path.join(policyDir, "test-hold.yaml"), HOLD_RULE);
+    policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
     t = await createTestContext(driver, { env: { EARMARK_POLICY_DIR: policyDir } });
     app = createApp(t.deps);
     alice = await t.account("alice");
@@ -89,7 +55,7 @@ describe.each(DRIVERS)("removing an upload (%s)", (driver) => {
   async function upload(
     auth: { authorization: string },
     title: string,
-    body: Uint8Array = encodeWav(tune(seed++)),
+    body: Uint8Array = encodeWav(makeMusic({ seconds: 3, seed: seed++ })),
   ): Promise<string> {
     const res = await app.request("/v1/uploads", {
       method: "POST",
@@ -321,7 +287,7 @@ describe.each(DRIVERS)("removing an upload (%s)", (driver) => {
   it("takes the recording out of matching: after a takedown the same audio is no longer a re-upload", async () => {
     const carol = await t.account();
     const dave = await t.account();
-    const wav = encodeWav(tune(7));
+    const wav = encodeWav(makeMusic({ seconds: 3, seed: 7 }));
     const original = await upload(alice.auth, "Original", wav);
     await worker.idle();
     expect((await record(alice.auth, original)).decision?.action).toBe("allow");
@@ -358,6 +324,17 @@ describe.each(DRIVERS)("removing an upload (%s)", (driver) => {
       decidedBy: "takedown:operator",
       reasons: [{ ruleId: "takedown", message: "Rights claim" }],
     });
+  });
+
+  it("does not count a takedown among the account's past rejections", async () => {
+    const carol = await t.account("carol");
+    const first = await upload(carol.auth, "Released by mistake");
+    await worker.idle();
+    expect((await remove(carol.auth, first)).status).toBe(204);
+    const next = await upload(carol.auth, "The real release");
+    await worker.idle();
+    // The takedown appended a `reject` decision; the upload itself was allowed.
+    expect((await record(carol.auth, next)).signals.account?.data.pastRejections).toBe(0);
   });
 
   it("does not count a takedown as a reviewer's decision in a policy replay", async () => {
