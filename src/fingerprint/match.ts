@@ -83,21 +83,46 @@ export interface Alignment {
   score: number;
 }
 
-/** Reference hash → positions, for repeated lookups against one candidate. */
+/**
+ * Reference hash → positions, for the query's probes to look up. An open-addressing table over typed arrays:
+ * `first(hash)` is the hash's first position in the reference (or −1), and `next[position]` the following
+ * position with the same hash, in increasing order. Building it and probing it allocate no per-hash objects.
+ */
 export class ReferenceTable {
   readonly ref: ReferenceFingerprint;
-  private readonly byHash = new Map<number, number[]>();
+  /** Next position with the same hash as this one, or −1. */
+  readonly next: Int32Array;
+  private readonly keys: Uint32Array;
+  private readonly heads: Int32Array;
+  private readonly shift: number;
+  private readonly mask: number;
   constructor(ref: ReferenceFingerprint) {
     this.ref = ref;
-    for (let i = 0; i < ref.hashes.length; i++) {
+    const n = ref.hashes.length;
+    const bits = Math.max(4, Math.ceil(Math.log2(2 * n + 1)));
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+    this.keys = new Uint32Array(1 << bits);
+    this.heads = new Int32Array(1 << bits).fill(-1);
+    this.next = new Int32Array(n);
+    // Backwards, so that each chain runs in increasing position order.
+    for (let i = n - 1; i >= 0; i--) {
       const h = ref.hashes[i] as number;
-      const list = this.byHash.get(h);
-      if (list) list.push(i);
-      else this.byHash.set(h, [i]);
+      const s = this.slot(h);
+      this.next[i] = this.heads[s] as number;
+      this.keys[s] = h;
+      this.heads[s] = i;
     }
   }
-  positions(hash: number): number[] | undefined {
-    return this.byHash.get(hash);
+  /** The slot holding `hash`, or the empty slot where it would go. */
+  private slot(hash: number): number {
+    let s = Math.imul(hash, 0x9e3779b1) >>> this.shift;
+    while (this.heads[s] !== -1 && this.keys[s] !== hash) s = (s + 1) & this.mask;
+    return s;
+  }
+  /** First position of `hash` in the reference, or −1. */
+  first(hash: number): number {
+    return this.heads[this.slot(hash)] as number;
   }
 }
 
@@ -128,13 +153,14 @@ function collectHits(probes: QueryProbes, table: ReferenceTable): Hits {
   let maxTq = 0;
   let maxTr = 0;
   const { times } = table.ref;
+  const { next } = table;
   for (let i = 0; i < probes.hashes.length; i++) {
-    const pos = table.positions(probes.hashes[i] as number);
-    if (!pos) continue;
+    const head = table.first(probes.hashes[i] as number);
+    if (head < 0) continue;
     const qPacked = probes.times[i] as number;
     const qt = anchorFrame(qPacked);
     const qdt = spanFrames(qPacked);
-    for (const j of pos) {
+    for (let j = head; j >= 0; j = next[j] as number) {
       if (n === tq.length) {
         tq = doubled(tq);
         tr = doubled(tr);
