@@ -75,12 +75,29 @@ function orderOptions(a: number, b: number, c: number): number[] {
   return out;
 }
 
+/** A typed array that grows by doubling; `view()` is the filled part. */
+class Growing {
+  private a = new Uint32Array(4096);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.a.length) {
+      const b = new Uint32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = x;
+  }
+  view(): Uint32Array {
+    return this.a.subarray(0, this.length);
+  }
+}
+
 /** Every probe of every triplet of `peaks`. */
 export function queryProbes(peaks: readonly Peak[]): QueryProbes {
-  const hashes: number[] = [];
-  const times: number[] = [];
-  const triplet: number[] = [];
-  const tripletFrames: number[] = [];
+  const hashes = new Growing();
+  const times = new Growing();
+  const triplet = new Growing();
+  const tripletFrames = new Growing();
   let n = 0;
   forEachTriplet(peaks, (parts, t1, s1, s2, s3) => {
     const packed = packTime(t1, Math.min(63, parts.dt));
@@ -111,10 +128,10 @@ export function queryProbes(peaks: readonly Peak[]): QueryProbes {
     n++;
   });
   return {
-    hashes: Uint32Array.from(hashes),
-    times: Uint32Array.from(times),
-    triplet: Uint32Array.from(triplet),
+    hashes: hashes.view(),
+    times: times.view(),
+    triplet: triplet.view(),
     triplets: n,
-    tripletFrames: Uint32Array.from(tripletFrames),
+    tripletFrames: tripletFrames.view(),
   };
 }
