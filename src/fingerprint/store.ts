@@ -136,12 +136,19 @@ export async function lookupFingerprint(
 ): Promise<MatchOf<StoredMatchKey>[]> {
   const all = queryKeys(fp);
   if (all.length === 0) return [];
+  const counting = db
+    .execute(sql`
+      select hash, uploads from fingerprint_hash_counts
+      where hash = any(${intArray(all)}::int4[]) and uploads > 0`)
+    .then((r) => r);
+  // The probes are needed only if there are candidates, but computing them while the server reads the counts
+  // costs nothing. The query must be on the wire first: through drizzle, postgres.js writes it only after a
+  // few turns of the event loop (three were enough, measured; one was not). If it is not out yet, the
+  // probes are merely not overlapped.
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+  const probes = queryProbes(fp.peakList);
   const known = new Map(
-    rowsOf<{ hash: number; uploads: number }>(
-      await db.execute(sql`
-        select hash, uploads from fingerprint_hash_counts
-        where hash = any(${intArray(all)}::int4[]) and uploads > 0`),
-    ).map((r) => [Number(r.hash), Number(r.uploads)]),
+    rowsOf<{ hash: number; uploads: number }>(await counting).map((r) => [Number(r.hash), Number(r.uploads)]),
   );
   const keys = rarestKeys(all, (k) => known.get(k) ?? 0);
   if (keys.length === 0) return [];
@@ -184,7 +191,7 @@ export async function lookupFingerprint(
       key: { uploadId: r.uploadId, accountId: r.accountId },
       ref: { ...decodeHashes(r.hashes), durationS: r.durationS } satisfies ReferenceFingerprint,
     }));
-  return alignCandidates(queryProbes(fp.peakList), candidates);
+  return alignCandidates(probes, candidates);
 }
 
 /** The pipeline's {@link Catalogue} over this database. */
