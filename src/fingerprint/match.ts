@@ -218,6 +218,7 @@ function bestLine(h: Hits, modes: number[], bin: number): { a: number; b: number
   const bins = Math.ceil((h.maxTr + bin - minB) / bin) + 2;
   const hist = new Int32Array(bins);
   let best = { a: 1, b: 0, votes: 0 };
+  const { tq, tr, n } = h;
   const seen = new Set<number>();
   for (const mode of modes) {
     for (let a = mode - SPEED_HALF_SPAN; a <= mode + SPEED_HALF_SPAN + 1e-9; a += SPEED_STEP) {
@@ -225,9 +226,8 @@ function bestLine(h: Hits, modes: number[], bin: number): { a: number; b: number
       if (seen.has(key) || a < MIN_SPEED || a > MAX_SPEED) continue;
       seen.add(key);
       hist.fill(0);
-      for (let i = 0; i < h.n; i++) {
-        hist[Math.floor(((h.tr[i] as number) - a * (h.tq[i] as number) - minB) / bin)]!++;
-      }
+      // The value is positive (minB lies below every tr − a·tq), so truncation is Math.floor.
+      for (let i = 0; i < n; i++) hist[(((tr[i] as number) - a * (tq[i] as number) - minB) / bin) | 0]!++;
       for (let k = 0; k + 1 < bins; k++) {
         const votes = (hist[k] as number) + (hist[k + 1] as number);
         if (votes > best.votes) best = { a, b: minB + (k + 1) * bin, votes };
