@@ -78,31 +78,20 @@ export function spanFrames(packed: number): number {
 /**
  * Streaming extractor: push decoded PCM chunks, then `finish()`. Holds the 4 kHz signal only a frame at a
  * time, a few spectrum frames for peak picking, and the peaks (about 10 per second) for hashing.
+ *
+ * Three stages, each its own class or function so that they can be timed apart (`bench/fingerprint/speed.ts
+ * --phases`): {@link MonoDownsampler}, Meyda's spectra of each frame ({@link spectraOf}), {@link PeakPicker};
+ * then {@link hashPeaks}.
  */
 export class FingerprintExtractor {
   private readonly down: MonoDownsampler;
+  private readonly picker = new PeakPicker();
   private pending = new Float32Array(FRAME_SIZE * 8);
   private pendingLen = 0;
-  // Ring of the last 2·T_NEIGH + 1 frames: dB spectrum, its ±F_NEIGH max over bins, and the frame mean.
-  private readonly ringDb: Float32Array[] = [];
-  private readonly ringFmax: Float32Array[] = [];
-  private readonly ringMean: number[] = [];
-  // Maxima over 2, 4 and 8 neighbouring bins, from which the ±F_NEIGH maxima are built.
-  private readonly max2 = new Float32Array(BINS);
-  private readonly max4 = new Float32Array(BINS);
-  private readonly max8 = new Float32Array(BINS);
-  private framesSeen = 0;
-  private candidates: Peak[] = [];
-  private readonly peaks: Peak[] = [];
   private samples = 0;
 
   constructor(sampleRate: number) {
     this.down = new MonoDownsampler(sampleRate);
-    for (let i = 0; i < 2 * T_NEIGH + 1; i++) {
-      this.ringDb.push(new Float32Array(BINS));
-      this.ringFmax.push(new Float32Array(BINS));
-      this.ringMean.push(0);
-    }
   }
 
   push(channels: readonly Float32Array[]): void {
@@ -113,18 +102,16 @@ export class FingerprintExtractor {
 
   finish(): Fingerprint {
     this.consume(this.down.finish());
-    // Flush the last frames with silent neighbours so peaks near the end are still picked.
-    for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
-    this.selectPeaks();
-    const { hashes, times } = hashPeaks(this.peaks);
+    const peaks = this.picker.finish();
+    const { hashes, times } = hashPeaks(peaks);
     return {
       algorithm: FINGERPRINT_ALGORITHM,
       durationS: this.samples / this.down.inputRate,
-      frames: this.framesSeen,
+      frames: this.picker.frames,
       hashes,
       times,
-      peaks: this.peaks.length,
-      peakList: this.peaks,
+      peaks: peaks.length,
+      peakList: peaks,
     };
   }
 
@@ -136,19 +123,66 @@ export class FingerprintExtractor {
     }
     this.pending.set(x, this.pendingLen);
     this.pendingLen += x.length;
-    if (this.pendingLen < FRAME_SIZE) return;
-    // Meyda's spectra of every whole frame pending, in one call: its options are set once per chunk, not per
-    // frame (see audio/features.ts). The frames are views of the pending samples; Meyda windows a copy.
-    const spectra = extractFeatureFrames(
-      this.pending.subarray(0, this.pendingLen),
-      HOP,
-      ["amplitudeSpectrum"],
-      SPECTRUM_OPTIONS,
-    );
-    for (const { amplitudeSpectrum } of spectra) this.addSpectrum(amplitudeSpectrum);
+    const spectra = spectraOf(this.pending.subarray(0, this.pendingLen));
+    for (const spectrum of spectra) this.picker.add(spectrum);
     const start = spectra.length * HOP;
     this.pending.copyWithin(0, start, this.pendingLen);
     this.pendingLen -= start;
+  }
+}
+
+/**
+ * Meyda's amplitude spectra (Hann window) of every whole frame of a 4 kHz signal: frame i starts at i · HOP.
+ * One call per chunk: Meyda's options are set once for all its frames, in the same synchronous call (see
+ * audio/features.ts). The frames are views of the signal; Meyda windows a copy.
+ */
+export function spectraOf(signal: Float32Array): Float32Array[] {
+  return extractFeatureFrames(signal, HOP, ["amplitudeSpectrum"], SPECTRUM_OPTIONS).map(
+    (f) => f.amplitudeSpectrum,
+  );
+}
+
+/**
+ * Peak picking over successive amplitude spectra: `add` each frame's, then `finish()` for the peaks kept, in
+ * time order. Holds the last 2·T_NEIGH + 1 frames and the candidate peaks.
+ */
+export class PeakPicker {
+  // Ring of the last 2·T_NEIGH + 1 frames: dB spectrum, its ±F_NEIGH max over bins, and the frame mean.
+  private readonly ringDb: Float32Array[] = [];
+  private readonly ringFmax: Float32Array[] = [];
+  private readonly ringMean: number[] = [];
+  // Maxima over 2, 4 and 8 neighbouring bins, from which the ±F_NEIGH maxima are built.
+  private readonly max2 = new Float32Array(BINS);
+  private readonly max4 = new Float32Array(BINS);
+  private readonly max8 = new Float32Array(BINS);
+  private framesSeen = 0;
+  private candidates: Peak[] = [];
+  private readonly peaks: Peak[] = [];
+
+  constructor() {
+    for (let i = 0; i < 2 * T_NEIGH + 1; i++) {
+      this.ringDb.push(new Float32Array(BINS));
+      this.ringFmax.push(new Float32Array(BINS));
+      this.ringMean.push(0);
+    }
+  }
+
+  /** Frames added so far. */
+  get frames(): number {
+    return this.framesSeen;
+  }
+
+  /** Adds one frame's amplitude spectrum (FRAME_SIZE / 2 bins). */
+  add(amplitudeSpectrum: Float32Array): void {
+    this.addSpectrum(amplitudeSpectrum);
+  }
+
+  /** The peaks kept, in time order; the picker takes no more frames afterwards. */
+  finish(): Peak[] {
+    // Flush the last frames with silent neighbours so peaks near the end are still picked.
+    for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
+    this.selectPeaks();
+    return this.peaks;
   }
 
   /** Adds one frame's spectrum (null = silence) and picks the peaks of the frame T_NEIGH frames back. */
