@@ -42,7 +42,9 @@ export async function fileSource(path: string): Promise<ByteSource> {
     },
     async *stream(start = 0, end = size) {
       if (end <= start) return;
-      for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 16 })) {
+      // 256 KiB reads: streaming a 31 MB WAV from the page cache took ~20 ms in 64 KiB reads, ~7 ms in these
+      // (one thread-pool round trip each); decoders cut what they get into their own pieces.
+      for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 18 })) {
         yield chunk as Buffer;
       }
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extractFeatures } from "./features.js";
+import { extractFeatureFrames, extractFeatures } from "./features.js";
 
 /** Deterministic uniform white noise in −amp..amp (xorshift32), so failures are reproducible. */
 function noise(n: number, amp: number, seed = 12345): Float32Array {
@@ -81,5 +81,48 @@ describe("extractFeatures", () => {
     expect(() =>
       extractFeatures(new Float32Array(1000), ["rms"], { sampleRate: 48_000, bufferSize: 1000 }),
     ).toThrow(/power of two/);
+  });
+});
+
+describe("extractFeatureFrames", () => {
+  const opts = { sampleRate: 4000, bufferSize: 256 };
+
+  it("gives every frame exactly what one extractFeatures call per frame gives", () => {
+    const signal = noise(256 + 128 * 9 + 50, 0.3);
+    const batch = extractFeatureFrames(signal, 128, ["amplitudeSpectrum"], opts);
+    expect(batch).toHaveLength(10); // the 50 samples left over make no frame
+    batch.forEach((frame, i) => {
+      const one = extractFeatures(signal.subarray(i * 128, i * 128 + 256), ["amplitudeSpectrum"], opts);
+      expect(Object.keys(frame)).toEqual(["amplitudeSpectrum"]);
+      expect(Array.from(frame.amplitudeSpectrum)).toEqual(Array.from(one.amplitudeSpectrum));
+    });
+  });
+
+  it("returns several features per frame, and nothing for a signal shorter than a frame", () => {
+    const [frame] = extractFeatureFrames(sine(512, 8), 512, ["rms", "zcr"], {
+      sampleRate: 8000,
+      bufferSize: 512,
+      windowingFunction: "rect",
+    });
+    expect(frame?.rms).toBeCloseTo(0.5 / Math.SQRT2, 3);
+    expect(frame?.zcr).toBeGreaterThan(10);
+    expect(extractFeatureFrames(new Float32Array(255), 128, ["rms"], opts)).toEqual([]);
+  });
+
+  it("applies its own settings, whatever another caller set in between", () => {
+    const signal = sine(1024, 37);
+    const first = extractFeatureFrames(signal, 128, ["mfcc"], opts);
+    // MFCCs depend on the sample rate through Meyda's cached mel filter bank.
+    const elsewhere = extractFeatures(sine(2048, 100), ["mfcc"], { sampleRate: 48_000, bufferSize: 2048 });
+    const again = extractFeatureFrames(signal, 128, ["mfcc"], opts);
+    const at16k = extractFeatureFrames(signal, 128, ["mfcc"], { ...opts, sampleRate: 16_000 });
+    expect(elsewhere.mfcc).toHaveLength(13);
+    expect(again).toEqual(first);
+    expect(at16k[0]?.mfcc).not.toEqual(first[0]?.mfcc);
+  });
+
+  it("refuses a hop that is not a positive integer", () => {
+    expect(() => extractFeatureFrames(new Float32Array(512), 0, ["rms"], opts)).toThrow(/hop/);
+    expect(() => extractFeatureFrames(new Float32Array(512), 1.5, ["rms"], opts)).toThrow(/hop/);
   });
 });

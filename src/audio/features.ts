@@ -91,14 +91,66 @@ export function extractFeatures<F extends FeatureName>(
   features: readonly F[],
   options: FeatureOptions,
 ): FeatureRecord<F> {
-  const { sampleRate, bufferSize, windowingFunction = "hanning" } = options;
-  if (!isPowerOfTwo(bufferSize)) {
-    throw new Error(`extractFeatures: bufferSize must be a power of two, got ${bufferSize}`);
-  }
+  const { bufferSize } = options;
+  checkOptions(features, options);
   if (signal.length !== bufferSize) {
     throw new Error(
       `extractFeatures: signal.length (${signal.length}) must equal bufferSize (${bufferSize})`,
     );
+  }
+  // Everything from here to the return is synchronous: no other caller can run in between.
+  applyOptions(options);
+  return extractOne(signal, features);
+}
+
+/**
+ * {@link extractFeatures} for successive frames of one signal: frame `i` is
+ * `signal.subarray(i · hop, i · hop + bufferSize)`, for every frame that fits. Meyda's options are set once
+ * for the whole batch rather than once per frame, in the same synchronous call as all the extractions, so
+ * concurrent callers still cannot disturb each other; the results are exactly those of one
+ * {@link extractFeatures} call per frame.
+ *
+ * @param signal - Mono samples, nominally in −1..1; any length (no frame fits in one shorter than a frame).
+ * @param hop - Samples from the start of one frame to the next, a positive integer.
+ * @param features - Meyda feature names.
+ * @param options - Sample rate, frame size and window, the same for every frame.
+ * @returns One record per frame, in order.
+ * @throws Error for the options {@link extractFeatures} refuses, or if `hop` is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * // 1 s at 4 kHz in 256-sample frames every 128 samples: 30 amplitude spectra of 128 bins.
+ * const spectra = extractFeatureFrames(new Float32Array(4000), 128, ["amplitudeSpectrum"], {
+ *   sampleRate: 4000,
+ *   bufferSize: 256,
+ * });
+ * ```
+ */
+export function extractFeatureFrames<F extends FeatureName>(
+  signal: Float32Array,
+  hop: number,
+  features: readonly F[],
+  options: FeatureOptions,
+): FeatureRecord<F>[] {
+  checkOptions(features, options);
+  if (!(Number.isInteger(hop) && hop > 0)) {
+    throw new Error(`extractFeatureFrames: hop must be a positive integer, got ${hop}`);
+  }
+  const { bufferSize } = options;
+  const out: FeatureRecord<F>[] = [];
+  if (signal.length < bufferSize) return out;
+  // Everything from here to the return is synchronous: no other caller can run in between.
+  applyOptions(options);
+  for (let start = 0; start + bufferSize <= signal.length; start += hop) {
+    out.push(extractOne(signal.subarray(start, start + bufferSize), features));
+  }
+  return out;
+}
+
+function checkOptions(features: readonly string[], options: FeatureOptions): void {
+  const { sampleRate, bufferSize } = options;
+  if (!isPowerOfTwo(bufferSize)) {
+    throw new Error(`extractFeatures: bufferSize must be a power of two, got ${bufferSize}`);
   }
   if (!(Number.isFinite(sampleRate) && sampleRate > 0)) {
     throw new Error(`extractFeatures: sampleRate must be a positive number, got ${sampleRate}`);
@@ -106,8 +158,11 @@ export function extractFeatures<F extends FeatureName>(
   if (features.length === 0) {
     throw new Error("extractFeatures: at least one feature must be requested");
   }
+}
 
-  // Everything from here to the return is synchronous: no other caller can run in between.
+/** Sets Meyda's global options; the caller extracts in the same synchronous call. */
+function applyOptions(options: FeatureOptions): void {
+  const { sampleRate, bufferSize, windowingFunction = "hanning" } = options;
   meyda.bufferSize = bufferSize;
   meyda.sampleRate = sampleRate;
   meyda.windowingFunction = windowingFunction;
@@ -131,6 +186,14 @@ export function extractFeatures<F extends FeatureName>(
     caches.melFilterBank = kept?.melFilterBank;
     caches.chromaFilterBank = kept?.chromaFilterBank;
     cachedFor = key;
+  }
+}
+
+/** One frame, options already applied. A single feature is asked for by name: Meyda then skips merging. */
+function extractOne<F extends FeatureName>(signal: Float32Array, features: readonly F[]): FeatureRecord<F> {
+  if (features.length === 1) {
+    const name = features[0] as F;
+    return { [name]: meyda.extract(name, signal) } as FeatureRecord<F>;
   }
   const result = meyda.extract([...features], signal);
   if (result === null) {

@@ -26,15 +26,21 @@ export class MonoDownsampler {
   private readonly m: number;
   private readonly step: number; // intermediate samples per output sample
   private readonly taps: number;
-  private readonly kernel: Float32Array; // PHASES × taps
-  // Stage 1 state: running boxcar of the last M mono samples, then a block sum of M of those.
+  /**
+   * PHASES × taps, each coefficient rounded to single precision (the filter as designed) and held in a
+   * Float64Array, as the intermediate samples are: the same values, read without a conversion per tap.
+   */
+  private readonly kernel: Float64Array;
+  // Stage 1 state: running boxcar of the last M mono samples (as single-precision values), then a block sum
+  // of M of those. The ring position is also how many samples the current block holds: both count input
+  // samples modulo M from 0.
   private readonly ring: Float32Array;
   private ringPos = 0;
   private boxSum = 0;
   private blockSum = 0;
-  private blockFill = 0;
-  // Stage 2 state: intermediate samples not yet consumed; `mid[0]` has intermediate index `midBase`.
-  private mid = new Float32Array(4096);
+  // Stage 2 state: intermediate samples not yet consumed; `mid[0]` has intermediate index `midBase`. Each is a
+  // single-precision value (Math.fround) kept in a Float64Array, see `kernel`.
+  private mid = new Float64Array(4096);
   private midLen = 0;
   private midBase = 0;
   private nextOut = 0; // index of the next output sample
@@ -51,7 +57,7 @@ export class MonoDownsampler {
     this.step = midRate / ANALYSIS_RATE;
     const half = Math.ceil(HALF_WIDTH_OUT * this.step);
     this.taps = 2 * half;
-    this.kernel = new Float32Array(PHASES * this.taps);
+    const kernel = new Float32Array(PHASES * this.taps);
     const fc = CUTOFF_HZ / midRate; // cycles per intermediate sample
     for (let p = 0; p < PHASES; p++) {
       const frac = p / PHASES;
@@ -62,11 +68,12 @@ export class MonoDownsampler {
         const sinc = x === 0 ? 2 * fc : Math.sin(2 * Math.PI * fc * x) / (Math.PI * x);
         const w = 0.5 + 0.5 * Math.cos((Math.PI * x) / (half + 1)); // Hann window
         const v = sinc * w;
-        this.kernel[p * this.taps + j] = v;
+        kernel[p * this.taps + j] = v;
         sum += v;
       }
-      for (let j = 0; j < this.taps; j++) this.kernel[p * this.taps + j]! /= sum;
+      for (let j = 0; j < this.taps; j++) kernel[p * this.taps + j]! /= sum;
     }
+    this.kernel = Float64Array.from(kernel);
     this.ring = new Float32Array(this.m);
   }
 
@@ -79,29 +86,46 @@ export class MonoDownsampler {
     const scale = 1 / (nc * m * m);
     this.reserveMid(Math.ceil(n / m) + 1);
     const ring = this.ring;
-    let { ringPos, boxSum, blockSum, blockFill } = this;
-    let midLen = this.midLen;
     const mid = this.mid;
+    let { ringPos, boxSum, blockSum, midLen } = this;
     const c0 = channels[0] as Float32Array;
-    const c1 = nc > 1 ? (channels[1] as Float32Array) : null;
-    for (let i = 0; i < n; i++) {
-      let s = c0[i] as number;
-      if (c1) s += c1[i] as number;
-      for (let c = 2; c < nc; c++) s += (channels[c] as Float32Array)[i] as number;
-      boxSum += s - (ring[ringPos] as number);
-      ring[ringPos] = s;
-      ringPos = ringPos + 1 === m ? 0 : ringPos + 1;
-      blockSum += boxSum;
-      if (++blockFill === m) {
-        mid[midLen++] = blockSum * scale;
+    const c1 = (channels[1] ?? c0) as Float32Array;
+    // One block of M samples at a time; mono and stereo get loops of their own, with no test per sample.
+    let i = 0;
+    while (i < n) {
+      const end = Math.min(n, i + m - ringPos);
+      if (nc === 2) {
+        for (; i < end; i++, ringPos++) {
+          const s = (c0[i] as number) + (c1[i] as number);
+          boxSum += s - (ring[ringPos] as number);
+          ring[ringPos] = s;
+          blockSum += boxSum;
+        }
+      } else if (nc === 1) {
+        for (; i < end; i++, ringPos++) {
+          const s = c0[i] as number;
+          boxSum += s - (ring[ringPos] as number);
+          ring[ringPos] = s;
+          blockSum += boxSum;
+        }
+      } else {
+        for (; i < end; i++, ringPos++) {
+          let s = c0[i] as number;
+          for (let c = 1; c < nc; c++) s += (channels[c] as Float32Array)[i] as number;
+          boxSum += s - (ring[ringPos] as number);
+          ring[ringPos] = s;
+          blockSum += boxSum;
+        }
+      }
+      if (ringPos === m) {
+        mid[midLen++] = Math.fround(blockSum * scale);
         blockSum = 0;
-        blockFill = 0;
+        ringPos = 0;
       }
     }
     this.ringPos = ringPos;
     this.boxSum = boxSum;
     this.blockSum = blockSum;
-    this.blockFill = blockFill;
     this.midLen = midLen;
     this.interpolate(false);
   }
@@ -148,9 +172,13 @@ export class MonoDownsampler {
       }
       if (start < 0) start = 0; // the very beginning: treat samples before 0 as the first ones
       if (start + taps > this.midLen) break;
-      const k = phase * taps;
+      const k = phase * taps - start;
+      // taps is even; two taps a step, still summed in order.
       let acc = 0;
-      for (let j = 0; j < taps; j++) acc += (mid[start + j] as number) * (kernel[k + j] as number);
+      for (let j = start, last = start + taps; j < last; j += 2) {
+        acc += (mid[j] as number) * (kernel[k + j] as number);
+        acc += (mid[j + 1] as number) * (kernel[k + j + 1] as number);
+      }
       out[outLen++] = acc;
     }
     this.outLen = outLen;
@@ -173,7 +201,7 @@ export class MonoDownsampler {
 
   private reserveMid(extra: number): void {
     if (this.midLen + extra <= this.mid.length) return;
-    const bigger = new Float32Array(Math.max(this.mid.length * 2, this.midLen + extra));
+    const bigger = new Float64Array(Math.max(this.mid.length * 2, this.midLen + extra));
     bigger.set(this.mid.subarray(0, this.midLen));
     this.mid = bigger;
   }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { extractFeatures } from "../audio/features.js";
+import { extractFeatureFrames, type FeatureOptions } from "../audio/features.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
 
 /** Bump whenever hashes change meaning: stored fingerprints of another version are not comparable. */
@@ -38,6 +38,11 @@ const MIN_AMPLITUDE = 0.01;
 const TARGETS = 4;
 const ZONE_FRAMES = 40;
 const MAX_INTERVAL = 24;
+/** The bins peak picking reads: K_LO..K_HI and their ±F_NEIGH neighbourhoods. */
+const DB_LO = K_LO - F_NEIGH;
+const DB_HI = K_HI + F_NEIGH;
+/** Meyda's settings for the fingerprint's spectra (Hann window by default). */
+const SPECTRUM_OPTIONS: FeatureOptions = { sampleRate: ANALYSIS_RATE, bufferSize: FRAME_SIZE };
 /** Pitch of bin K_LO, the bottom of the lowest band. */
 const P_LO = 12 * Math.log2((K_LO * ANALYSIS_RATE) / FRAME_SIZE / 440) + 69;
 
@@ -73,27 +78,20 @@ export function spanFrames(packed: number): number {
 /**
  * Streaming extractor: push decoded PCM chunks, then `finish()`. Holds the 4 kHz signal only a frame at a
  * time, a few spectrum frames for peak picking, and the peaks (about 10 per second) for hashing.
+ *
+ * Three stages, each its own class or function so that they can be timed apart (`bench/fingerprint/speed.ts
+ * --phases`): {@link MonoDownsampler}, Meyda's spectra of each frame ({@link spectraOf}), {@link PeakPicker};
+ * then {@link hashPeaks}.
  */
 export class FingerprintExtractor {
   private readonly down: MonoDownsampler;
+  private readonly picker = new PeakPicker();
   private pending = new Float32Array(FRAME_SIZE * 8);
   private pendingLen = 0;
-  // Ring of the last 2·T_NEIGH + 1 frames: dB spectrum, its ±F_NEIGH max over bins, and the frame mean.
-  private readonly ringDb: Float32Array[] = [];
-  private readonly ringFmax: Float32Array[] = [];
-  private readonly ringMean: number[] = [];
-  private framesSeen = 0;
-  private candidates: Peak[] = [];
-  private readonly peaks: Peak[] = [];
   private samples = 0;
 
   constructor(sampleRate: number) {
     this.down = new MonoDownsampler(sampleRate);
-    for (let i = 0; i < 2 * T_NEIGH + 1; i++) {
-      this.ringDb.push(new Float32Array(BINS));
-      this.ringFmax.push(new Float32Array(BINS));
-      this.ringMean.push(0);
-    }
   }
 
   push(channels: readonly Float32Array[]): void {
@@ -104,18 +102,16 @@ export class FingerprintExtractor {
 
   finish(): Fingerprint {
     this.consume(this.down.finish());
-    // Flush the last frames with silent neighbours so peaks near the end are still picked.
-    for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
-    this.selectPeaks();
-    const { hashes, times } = hashPeaks(this.peaks);
+    const peaks = this.picker.finish();
+    const { hashes, times } = hashPeaks(peaks);
     return {
       algorithm: FINGERPRINT_ALGORITHM,
       durationS: this.samples / this.down.inputRate,
-      frames: this.framesSeen,
+      frames: this.picker.frames,
       hashes,
       times,
-      peaks: this.peaks.length,
-      peakList: this.peaks,
+      peaks: peaks.length,
+      peakList: peaks,
     };
   }
 
@@ -127,29 +123,77 @@ export class FingerprintExtractor {
     }
     this.pending.set(x, this.pendingLen);
     this.pendingLen += x.length;
-    let start = 0;
-    while (start + FRAME_SIZE <= this.pendingLen) {
-      // Meyda windows a copy; the frame can be a view of the pending samples.
-      this.addSpectrum(this.pending.subarray(start, start + FRAME_SIZE));
-      start += HOP;
-    }
+    const spectra = spectraOf(this.pending.subarray(0, this.pendingLen));
+    for (const spectrum of spectra) this.picker.add(spectrum);
+    const start = spectra.length * HOP;
     this.pending.copyWithin(0, start, this.pendingLen);
     this.pendingLen -= start;
   }
+}
+
+/**
+ * Meyda's amplitude spectra (Hann window) of every whole frame of a 4 kHz signal: frame i starts at i · HOP.
+ * One call per chunk: Meyda's options are set once for all its frames, in the same synchronous call (see
+ * audio/features.ts). The frames are views of the signal; Meyda windows a copy.
+ */
+export function spectraOf(signal: Float32Array): Float32Array[] {
+  return extractFeatureFrames(signal, HOP, ["amplitudeSpectrum"], SPECTRUM_OPTIONS).map(
+    (f) => f.amplitudeSpectrum,
+  );
+}
+
+/**
+ * Peak picking over successive amplitude spectra: `add` each frame's, then `finish()` for the peaks kept, in
+ * time order. Holds the last 2·T_NEIGH + 1 frames and the candidate peaks.
+ */
+export class PeakPicker {
+  // Ring of the last 2·T_NEIGH + 1 frames: dB spectrum, its ±F_NEIGH max over bins, and the frame mean.
+  private readonly ringDb: Float32Array[] = [];
+  private readonly ringFmax: Float32Array[] = [];
+  private readonly ringMean: number[] = [];
+  // Maxima over 2, 4 and 8 neighbouring bins, from which the ±F_NEIGH maxima are built.
+  private readonly max2 = new Float32Array(BINS);
+  private readonly max4 = new Float32Array(BINS);
+  private readonly max8 = new Float32Array(BINS);
+  private framesSeen = 0;
+  private candidates: Peak[] = [];
+  private readonly peaks: Peak[] = [];
+
+  constructor() {
+    for (let i = 0; i < 2 * T_NEIGH + 1; i++) {
+      this.ringDb.push(new Float32Array(BINS));
+      this.ringFmax.push(new Float32Array(BINS));
+      this.ringMean.push(0);
+    }
+  }
+
+  /** Frames added so far. */
+  get frames(): number {
+    return this.framesSeen;
+  }
+
+  /** Adds one frame's amplitude spectrum (FRAME_SIZE / 2 bins). */
+  add(amplitudeSpectrum: Float32Array): void {
+    this.addSpectrum(amplitudeSpectrum);
+  }
+
+  /** The peaks kept, in time order; the picker takes no more frames afterwards. */
+  finish(): Peak[] {
+    // Flush the last frames with silent neighbours so peaks near the end are still picked.
+    for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
+    this.selectPeaks();
+    return this.peaks;
+  }
 
   /** Adds one frame's spectrum (null = silence) and picks the peaks of the frame T_NEIGH frames back. */
-  private addSpectrum(frame: Float32Array | null): void {
+  private addSpectrum(amplitudeSpectrum: Float32Array | null): void {
     const slot = this.framesSeen % (2 * T_NEIGH + 1);
     const db = this.ringDb[slot] as Float32Array;
     const fmax = this.ringFmax[slot] as Float32Array;
-    if (frame) {
-      // The amplitude spectrum from Meyda (Hann window); all options are set per call, see audio/features.ts.
-      const { amplitudeSpectrum } = extractFeatures(frame, ["amplitudeSpectrum"], {
-        sampleRate: ANALYSIS_RATE,
-        bufferSize: FRAME_SIZE,
-      });
+    if (amplitudeSpectrum) {
+      // Only the bins peak picking reads; the mean is over K_LO..K_HI, summed in bin order.
       let sum = 0;
-      for (let k = 0; k < BINS; k++) {
+      for (let k = DB_LO; k <= DB_HI; k++) {
         const a = amplitudeSpectrum[k] as number;
         const v = a > MIN_AMPLITUDE ? 20 * Math.log10(a) : -100;
         db[k] = v;
@@ -160,13 +204,28 @@ export class FingerprintExtractor {
       db.fill(-100);
       this.ringMean[slot] = -100;
     }
+    // The maximum of the 2·F_NEIGH + 1 = 9 bins around each k, from maxima of 2, 4 and 8 neighbours: four
+    // comparisons a bin instead of eight. (A maximum is exact, so this is the same value as a direct scan.)
+    const { max2, max4, max8 } = this;
+    for (let j = DB_LO; j < DB_HI; j++) {
+      const a = db[j] as number;
+      const b = db[j + 1] as number;
+      max2[j] = a > b ? a : b;
+    }
+    for (let j = DB_LO; j < DB_HI - 2; j++) {
+      const a = max2[j] as number;
+      const b = max2[j + 2] as number;
+      max4[j] = a > b ? a : b;
+    }
+    for (let j = DB_LO; j < DB_HI - 6; j++) {
+      const a = max4[j] as number;
+      const b = max4[j + 4] as number;
+      max8[j] = a > b ? a : b;
+    }
     for (let k = K_LO; k <= K_HI; k++) {
-      let m = -Infinity;
-      for (let j = k - F_NEIGH; j <= k + F_NEIGH; j++) {
-        const v = db[j] as number;
-        if (v > m) m = v;
-      }
-      fmax[k] = m;
+      const a = max8[k - F_NEIGH] as number; // bins k − 4 … k + 3
+      const b = db[k + F_NEIGH] as number;
+      fmax[k] = a > b ? a : b;
     }
     this.framesSeen++;
     const centre = this.framesSeen - 1 - T_NEIGH;

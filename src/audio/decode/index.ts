@@ -316,7 +316,7 @@ async function* decodeWav(src: ByteSource, probe: AudioProbe, opts: DecodeOption
     );
   const end = probe.audioOffset + probe.audioBytes;
   const want = WAV_CHUNK_FRAMES * frameBytes;
-  let buffer = new Uint8Array(want);
+  const buffer = new Uint8Array(want);
   let filled = 0;
   for await (const bytes of src.stream(probe.audioOffset, end)) {
     let at = 0;
@@ -326,8 +326,8 @@ async function* decodeWav(src: ByteSource, probe: AudioProbe, opts: DecodeOption
       filled += n;
       at += n;
       if (filled === want) {
+        // pcmToFloat copies, so the byte buffer is free again once it returns.
         yield { channels: pcmToFloat(buffer, encoding, probe.channels), sampleRate: probe.sampleRate };
-        buffer = new Uint8Array(want);
         filled = 0;
         await yieldToEventLoop();
       }
