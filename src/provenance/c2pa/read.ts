@@ -35,13 +35,13 @@ export const provenanceReadSchema = z.object({
     .nullable(),
   problem: z
     .object({
-      code: z.enum(["unsupported-format", "unreadable"]),
+      code: z.enum(["unsupported-format", "unreadable", "too-large"]),
       detail: z.string(),
     })
     .nullable()
     .describe(
-      "Why the file could not be checked: its format cannot carry an embedded manifest, or the container is " +
-        "truncated or malformed.",
+      "Why the file could not be checked: its format cannot carry an embedded manifest, the container is " +
+        "truncated or malformed, or the file is larger than Earmark reads manifests of.",
     ),
 });
 
