@@ -7,7 +7,6 @@ import { ensureDevCredentials, generateChain, SigningCertificateError } from "./
 import { type ReadResult, readProvenance } from "./c2pa/read.js";
 import type { TrustConfig } from "./c2pa/settings.js";
 import { localKeySigner, type Signer } from "./c2pa/signer.js";
-import { warmC2pa } from "./c2pa/wasm.js";
 
 /**
  * Provenance as the rest of Earmark uses it: who signs, what is trusted, and reading a stored file's
@@ -79,8 +78,8 @@ async function pemFrom(value: string, variable: string): Promise<{ pem: string; 
 /**
  * Start-up: the signer from EARMARK_C2PA_CERT/KEY, or development credentials generated into the data
  * directory on first start (said loudly: files signed with them are trusted only where the development root
- * is installed as an anchor). A certificate c2pa-rs would refuse stops start-up with what is wrong. Also
- * compiles the WASM module, so the first upload does not pay for it.
+ * is installed as an anchor). A certificate c2pa-rs would refuse stops start-up with what is wrong. The WASM
+ * module is compiled on first use; a server warms it at start-up (server.ts), one-shot commands never pay.
  */
 export async function setupProvenance(config: Config, logger: Logger): Promise<Provenance> {
   const anchors: string[] = [];
@@ -107,8 +106,6 @@ export async function setupProvenance(config: Config, logger: Logger): Promise<P
   if (config.c2pa.trustAnchors) {
     anchors.push((await pemFrom(config.c2pa.trustAnchors, "EARMARK_C2PA_TRUST_ANCHORS")).pem);
   }
-  const warmMs = warmC2pa();
-  logger.debug({ warmMs: Math.round(warmMs) }, "C2PA: WASM module loaded");
   return provenanceWith({
     signer,
     trust: { anchorsPem: anchors.join("\n") },

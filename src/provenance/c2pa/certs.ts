@@ -1,7 +1,7 @@
 import { type KeyObject, X509Certificate as NodeX509, webcrypto } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { x509 } from "./x509.js";
+import type { x509 } from "./x509.js";
 
 /**
  * Extended key usages c2pa-rs accepts on a signing certificate when they are listed in `trust.trust_config`
@@ -33,9 +33,9 @@ export class SigningCertificateError extends Error {
 
 /** DER certificates in a PEM text, in order. Throws when there is none. */
 export function pemCertificates(pem: string, source: string): Uint8Array<ArrayBuffer>[] {
-  const blocks = x509.PemConverter.decodeWithHeaders(pem).filter((b) => b.type === "CERTIFICATE");
+  const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)];
   if (blocks.length === 0) throw new SigningCertificateError(source, ["it holds no PEM CERTIFICATE block"]);
-  return blocks.map((b) => new Uint8Array(b.rawData));
+  return blocks.map((b) => new Uint8Array(Buffer.from((b[1] ?? "").replace(/\s+/g, ""), "base64")));
 }
 
 /**
@@ -53,42 +53,38 @@ export function checkSigningChain(
   const problems: string[] = [];
   const [leafDer, ...rest] = chainDer;
   if (!leafDer) throw new SigningCertificateError(opts.source, ["the chain is empty"]);
-  const leaf = new x509.X509Certificate(leafDer);
-  const node = new NodeX509(leafDer);
+  const leaf = new NodeX509(leafDer);
   const now = opts.now ?? new Date();
-  const who = `the signing (first) certificate "${leaf.subject}"`;
+  const who = `the signing (first) certificate "${leaf.subject.replaceAll("\n", ", ")}"`;
 
-  const basic = leaf.getExtension(x509.BasicConstraintsExtension);
-  if (basic?.ca) {
+  if (leaf.ca) {
     problems.push(
       `${who} is a CA certificate (basicConstraints CA:TRUE); C2PA signs with an end-entity certificate issued by a CA`,
     );
   }
-  const ku = leaf.getExtension(x509.KeyUsagesExtension);
-  if (!ku) {
+  const ku = keyUsageOf(leafDer);
+  if (ku === null) {
     problems.push(`${who} has no keyUsage extension; it needs keyUsage digitalSignature (critical)`);
-  } else if ((ku.usages & x509.KeyUsageFlags.digitalSignature) === 0) {
+  } else if ((ku & KU_DIGITAL_SIGNATURE) === 0) {
     problems.push(`${who} has keyUsage without digitalSignature; c2pa-rs needs digitalSignature`);
   }
-  const eku = leaf.getExtension(x509.ExtendedKeyUsageExtension);
+  // Node calls the extended key usages `keyUsage`; undefined when the extension is absent.
+  const usages = leaf.keyUsage as string[] | undefined;
   const accepted = Object.entries(SIGNING_EKUS)
     .map(([name, oid]) => `${name} (${oid})`)
     .join(", ");
-  if (!eku) {
+  if (!usages) {
     problems.push(`${who} has no extendedKeyUsage extension; c2pa-rs needs one of ${accepted}`);
-  } else {
-    const usages = eku.usages.map(String);
-    if (usages.includes(ANY_EKU)) {
-      problems.push(`${who} allows anyExtendedKeyUsage, which C2PA forbids on a signing certificate`);
-    } else if (!usages.some((u) => (Object.values(SIGNING_EKUS) as string[]).includes(u))) {
-      const what =
-        usages.length === 1 && usages[0] === SERVER_AUTH
-          ? "only serverAuth (a TLS certificate)"
-          : usages.join(", ");
-      problems.push(`${who} has extendedKeyUsage ${what}; c2pa-rs needs one of ${accepted}`);
-    }
+  } else if (usages.includes(ANY_EKU)) {
+    problems.push(`${who} allows anyExtendedKeyUsage, which C2PA forbids on a signing certificate`);
+  } else if (!usages.some((u) => (Object.values(SIGNING_EKUS) as string[]).includes(u))) {
+    const what =
+      usages.length === 1 && usages[0] === SERVER_AUTH
+        ? "only serverAuth (a TLS certificate)"
+        : usages.join(", ");
+    problems.push(`${who} has extendedKeyUsage ${what}; c2pa-rs needs one of ${accepted}`);
   }
-  const key = node.publicKey;
+  const key = leaf.publicKey;
   const type = key.asymmetricKeyType;
   if (type === "ec") {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? "unknown";
@@ -101,9 +97,11 @@ export function checkSigningChain(
   } else if (type !== "ed25519") {
     problems.push(`${who} has a ${type} key; c2pa-rs accepts ECDSA (P-256/384/521), RSA-PSS and Ed25519`);
   }
-  if (leaf.notAfter < now) problems.push(`${who} expired on ${leaf.notAfter.toISOString()}`);
-  if (leaf.notBefore > now) problems.push(`${who} is not valid before ${leaf.notBefore.toISOString()}`);
-  if (opts.privateKey && !node.checkPrivateKey(opts.privateKey)) {
+  const notAfter = new Date(leaf.validTo);
+  const notBefore = new Date(leaf.validFrom);
+  if (notAfter < now) problems.push(`${who} expired on ${notAfter.toISOString()}`);
+  if (notBefore > now) problems.push(`${who} is not valid before ${notBefore.toISOString()}`);
+  if (opts.privateKey && !leaf.checkPrivateKey(opts.privateKey)) {
     problems.push(`the private key does not belong to ${who}`);
   }
   if (rest.length === 0) {
@@ -112,12 +110,38 @@ export function checkSigningChain(
     );
   }
   for (const [i, der] of rest.entries()) {
-    const cert = new x509.X509Certificate(der);
-    if (!cert.getExtension(x509.BasicConstraintsExtension)?.ca) {
-      problems.push(`certificate ${i + 2} in the chain ("${cert.subject}") is not a CA certificate`);
+    const cert = new NodeX509(der);
+    if (!cert.ca) {
+      problems.push(
+        `certificate ${i + 2} in the chain ("${cert.subject.replaceAll("\n", ", ")}") is not a CA certificate`,
+      );
     }
   }
   if (problems.length > 0) throw new SigningCertificateError(opts.source, problems);
+}
+
+const KU_DIGITAL_SIGNATURE = 0x80;
+/** DER of the keyUsage extension's OID, 2.5.29.15. */
+const KU_OID = [0x06, 0x03, 0x55, 0x1d, 0x0f];
+
+/**
+ * The first byte of a certificate's keyUsage bits (digitalSignature is its top bit), or null without the
+ * extension. node:crypto parses certificates but does not expose keyUsage, and the X.509 library that does
+ * costs ~0.4 s to import on every command; the extension's DER is fixed: OID, optional critical flag, then an
+ * OCTET STRING wrapping a BIT STRING.
+ */
+export function keyUsageOf(der: Uint8Array): number | null {
+  outer: for (let i = 0; i + KU_OID.length < der.length; i++) {
+    for (let k = 0; k < KU_OID.length; k++) if (der[i + k] !== KU_OID[k]) continue outer;
+    let at = i + KU_OID.length;
+    if (der[at] === 0x01 && der[at + 1] === 0x01) at += 3; // BOOLEAN critical
+    if (der[at] !== 0x04) return null; // OCTET STRING
+    at += 2;
+    if (der[at] !== 0x03) return null; // BIT STRING
+    const len = der[at + 1] ?? 0;
+    return len >= 2 ? (der[at + 3] ?? 0) : 0;
+  }
+  return null;
 }
 
 /** Where the development credentials live inside the data directory. */
@@ -155,6 +179,8 @@ async function ecKeys(): Promise<CryptoKeyPair> {
 export async function generateChain(
   opts: { name?: string; days?: number; leafExtensions?: x509.Extension[] } = {},
 ): Promise<GeneratedChain> {
+  // Loaded here only: the X.509 library takes ~0.4 s to import, and only certificate generation needs it.
+  const { x509 } = await import("./x509.js");
   const name = opts.name ?? "Earmark development";
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + (opts.days ?? 3650) * 86_400_000);
