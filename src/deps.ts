@@ -10,6 +10,7 @@ import type { Stage } from "./pipeline/stage.js";
 import { DEFAULT_STAGES } from "./pipeline/stages/index.js";
 import { loadPolicyBundle } from "./policy/bundle.js";
 import { BundlePolicyEngine } from "./policy/engine.js";
+import { c2paSigningStep } from "./provenance/render-step.js";
 import { type Provenance, setupProvenance } from "./provenance/service.js";
 import type { BlobStore } from "./storage/blob-store.js";
 import { FsBlobStore } from "./storage/fs-blob-store.js";
@@ -76,7 +77,7 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     rateLimiter: overrides.rateLimiter ?? new DbRateLimiter(database.db),
     stages: overrides.stages ?? DEFAULT_STAGES,
     policy,
-    renderSteps: overrides.renderSteps ?? [],
+    renderSteps: overrides.renderSteps ?? [c2paSigningStep(provenance, logger.child({ component: "c2pa" }))],
     provenance,
     fetch: overrides.fetch ?? webhookFetch({ allowPrivate: config.webhooks.allowPrivate }),
     baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),

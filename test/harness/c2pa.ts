@@ -5,8 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { expect } from "vitest";
 import type { AudioFormat } from "../../src/audio/format.js";
-import { type GeneratedChain, generateChain } from "../../src/provenance/c2pa/certs.js";
+import { devCredentialPaths, type GeneratedChain, generateChain } from "../../src/provenance/c2pa/certs.js";
+import { c2paMimeType } from "../../src/provenance/c2pa/formats.js";
+import { readProvenance } from "../../src/provenance/c2pa/read.js";
 import type { ManifestDefinition } from "../../src/provenance/c2pa/sign.js";
 import { localKeySigner, type Signer } from "../../src/provenance/c2pa/signer.js";
 import { GOOD_DIR } from "../fixtures/make-good.js";
@@ -70,4 +73,30 @@ export function simpleManifest(format: AudioFormat, title = `test.${format}`): M
       },
     ],
   };
+}
+
+/**
+ * A rendition as Earmark distributes it: for WAV, MP3, FLAC and M4A the upload plus Earmark's signed
+ * manifest, trusted under the development root in `dataDir`, with the upload as its `parentOf` ingredient;
+ * for Ogg and ADTS AAC (no place for a manifest) the upload's bytes unchanged.
+ */
+export async function expectRenditionOf(
+  rendition: Uint8Array,
+  original: Uint8Array,
+  format: AudioFormat,
+  dataDir: string,
+): Promise<void> {
+  if (!c2paMimeType(format)) {
+    expect(Buffer.from(rendition).equals(Buffer.from(original)), `${format}: the upload's bytes`).toBe(true);
+    return;
+  }
+  const anchorsPem = readFileSync(devCredentialPaths(dataDir).root, "utf8");
+  const { signal, store } = await readProvenance(rendition, format, { anchorsPem });
+  expect(signal.state, `${format}: ${JSON.stringify(signal)}`).toBe("trusted");
+  expect(signal.activeManifest?.claimGenerator).toMatch(/^Earmark\//);
+  const active = store?.manifests?.[store.active_manifest ?? ""] as {
+    ingredients?: { relationship: string }[];
+  };
+  expect(active.ingredients?.map((i) => i.relationship)).toEqual(["parentOf"]);
+  expect(rendition.length).toBeGreaterThan(original.length);
 }

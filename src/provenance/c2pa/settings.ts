@@ -1,3 +1,4 @@
+import { FINGERPRINT_ALGORITHM } from "../../fingerprint/extract.js";
 import { SIGNING_EKUS } from "./certs.js";
 
 /** What Earmark trusts and which soft-binding algorithms it names; turned into c2pa-rs settings below. */
@@ -7,10 +8,16 @@ export interface TrustConfig {
 }
 
 /**
+ * The soft-binding algorithm Earmark names: its audio fingerprint. The value is the upload id the fingerprint
+ * index resolves to, so a copy whose manifest was stripped can be looked up by its fingerprint.
+ */
+export const FINGERPRINT_SOFT_BINDING = `org.earmark.fingerprint.${FINGERPRINT_ALGORITHM}`;
+
+/**
  * Soft-binding algorithms Earmark writes into `c2pa.soft-binding` assertions. Newer c2pa-rs refuses an
  * algorithm that is not listed in its `soft_binding.soft_binding_algorithms` setting.
  */
-export const SOFT_BINDING_ALGORITHMS = ["org.earmark.fingerprint.triplets.1"] as const;
+export const SOFT_BINDING_ALGORITHMS = [FINGERPRINT_SOFT_BINDING] as const;
 
 /**
  * c2pa-rs settings as the WASM builder and reader take them: **snake_case** keys (camelCase or unknown keys

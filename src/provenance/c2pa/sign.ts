@@ -72,13 +72,21 @@ export interface SignedAudio {
   /** The signed file as read back and validated. */
   readBack: ProvenanceRead;
   store: ManifestStoreJson;
-  /** Whether the input's own manifest was attached as the `parentOf` ingredient. */
+  /** Whether a `parentOf` ingredient was attached (the given parent, or the input's own manifest). */
   parent: boolean;
 }
 
+/** The asset a signed file was made from, attached as its `parentOf` ingredient (with its manifest, if any). */
+export interface ParentAsset {
+  bytes: Uint8Array;
+  format: AudioFormat;
+  title: string;
+}
+
 /**
- * Embeds a signed C2PA manifest in a WAV, MP3, FLAC or M4A file and returns the new bytes. If the input
- * already carries a valid-looking manifest, it is kept as the `parentOf` ingredient. Every signed file is
+ * Embeds a signed C2PA manifest in a WAV, MP3, FLAC or M4A file and returns the new bytes. With `parent`,
+ * that asset becomes the `parentOf` ingredient (and the inception action `c2pa.opened` of it); without,
+ * the input itself does when it already carries a manifest. Every signed file is
  * read back and validated before it is returned: c2pa-rs does not notice a wrong signature length at sign
  * time, only when the file is read, so a file that does not read back as trusted (or valid, when the
  * signer's root is not among the trust anchors) is an error here and never leaves.
@@ -92,6 +100,7 @@ export async function signAudio(
   manifest: ManifestDefinition,
   signer: Signer,
   trust: TrustConfig,
+  opts: { parent?: ParentAsset } = {},
 ): Promise<SignedAudio> {
   const mime = c2paMimeType(format);
   if (!mime) throw new UnsupportedProvenanceFormatError(format);
@@ -101,7 +110,12 @@ export async function signAudio(
   if (incoming.signal.problem) {
     throw new ProvenanceSigningError(`cannot sign: ${incoming.signal.problem.detail}`, incoming.signal);
   }
-  const parent = incoming.signal.present;
+  const parentAsset: ParentAsset | null =
+    opts.parent ??
+    (incoming.signal.present ? { bytes, format, title: `${manifest.title} (as received)` } : null);
+  const parentMime = parentAsset ? c2paMimeType(parentAsset.format) : null;
+  if (parentAsset && !parentMime) throw new UnsupportedProvenanceFormatError(parentAsset.format);
+  const parent = parentAsset !== null;
   const definition = {
     title: manifest.title,
     format: mime,
@@ -111,15 +125,11 @@ export async function signAudio(
   const builder = WasmBuilder.fromJson(JSON.stringify(definition), settings);
   let signed: Uint8Array;
   try {
-    if (parent) {
+    if (parentAsset && parentMime) {
       await builder.addIngredientFromBlob(
-        JSON.stringify({
-          title: `${manifest.title} (as uploaded)`,
-          relationship: "parentOf",
-          label: PARENT_ID,
-        }),
-        mime,
-        new BytesBlob(bytes),
+        JSON.stringify({ title: parentAsset.title, relationship: "parentOf", label: PARENT_ID }),
+        parentMime,
+        new BytesBlob(parentAsset.bytes),
       );
     }
     const reserveSize = reserveSizeFor(signer);
