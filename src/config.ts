@@ -153,6 +153,20 @@ export const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>;
 
+/** Variables whose values are secrets (credentials, keys): shown as set or not, never printed. */
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "EARMARK_C2PA_KEY"]);
+
+/**
+ * A variable's value as `earmark config` may print it: secrets and inline PEM (a certificate chain pasted
+ * into the environment) only as `<set>` / `<PEM>`, so the command's output can be shared.
+ */
+export function shownValue(name: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (SECRET_VARIABLES.has(name)) return "<set>";
+  if (value.trimStart().startsWith("-----BEGIN")) return "<PEM>";
+  return value;
+}
+
 export interface Config {
   dataDir: string;
   host: string;
