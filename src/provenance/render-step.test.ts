@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { audioIn, simpleManifest } from "../../test/harness/c2pa.js";
+import { audioIn, devTrust, simpleManifest } from "../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
 import { multipart } from "../../test/harness/http.js";
 import { UploadRecord } from "../api/uploads/schemas.js";
@@ -8,11 +8,18 @@ import { bufferSource } from "../audio/bytes.js";
 import { openAudio } from "../audio/open.js";
 import { startWorker } from "../jobs/kinds.js";
 import type { Worker } from "../jobs/worker.js";
+import type { Decision } from "../pipeline/decide.js";
 import { type ManifestStoreJson, readProvenance } from "./c2pa/read.js";
 import { signAudio } from "./c2pa/sign.js";
 import type { Disclosure } from "./disclosure.js";
 import { DISCLOSURE_ASSERTION, manifestToDisclosure } from "./mapping.js";
-import { DECISION_ASSERTION, FINGERPRINT_SOFT_BINDING } from "./render-step.js";
+import {
+  c2paSigningStep,
+  DECISION_ASSERTION,
+  FINGERPRINT_SOFT_BINDING,
+  sealStreamedWav,
+} from "./render-step.js";
+import { provenanceWith } from "./service.js";
 
 interface Manifest {
   title: string;
@@ -140,5 +147,63 @@ describe.each(DRIVERS)("C2PA-signed renditions (%s)", (driver) => {
     const { record, rendition } = await uploadAndWait(ogg, { title: "Ogg" });
     expect(record.status).toBe("decided");
     expect(Buffer.from(rendition).equals(Buffer.from(ogg))).toBe(true);
+  });
+});
+
+describe("the c2pa-sign step on its own", () => {
+  const decision: Decision = {
+    action: "allow",
+    labels: [],
+    reasons: [],
+    policyRevision: "none",
+    priority: 0,
+    trace: null,
+  };
+  const factsOf = async (bytes: Uint8Array) => ({
+    id: "upl_step",
+    accountId: "acc_step",
+    metadata: { kind: "music" as const, title: "Step" },
+    sha256: "",
+    sizeBytes: bytes.length,
+    probe: await openAudio(bufferSource(bytes), { maxDurationS: 60 }),
+  });
+
+  it("gives a WAV from a streaming recorder its real sizes, so c2pa-rs can sign it", async () => {
+    const { signer, trust } = await devTrust();
+    const streamed = (await audioIn("wav")).slice();
+    const view = new DataView(streamed.buffer);
+    expect(String.fromCharCode(...streamed.subarray(36, 40))).toBe("data");
+    view.setUint32(4, 0xffffffff, true);
+    view.setUint32(40, 0xffffffff, true);
+    await expect(signAudio(streamed, "wav", simpleManifest("wav"), signer, trust)).rejects.toThrow(
+      /could not sign the wav file: .*RIFF chunk declared size exceeds file size/,
+    );
+
+    const sealed = sealStreamedWav("wav", streamed);
+    const sealedView = new DataView(sealed.buffer, sealed.byteOffset);
+    expect(sealedView.getUint32(4, true)).toBe(streamed.length - 8);
+    expect(sealedView.getUint32(40, true)).toBe(streamed.length - 44);
+    const probe = (b: Uint8Array) => openAudio(bufferSource(b), { maxDurationS: 60 });
+    expect((await probe(sealed)).audioBytes).toBe((await probe(streamed)).audioBytes);
+    const signed = await signAudio(sealed, "wav", simpleManifest("wav"), signer, trust);
+    expect(signed.readBack.state).toBe("trusted");
+
+    const ordinary = await audioIn("wav");
+    expect(sealStreamedWav("wav", ordinary)).toBe(ordinary);
+  });
+
+  it("refuses a rendition above EARMARK_C2PA_MAX_BYTES rather than distribute it unsigned", async () => {
+    const { signer, trust } = await devTrust();
+    const step = c2paSigningStep(provenanceWith({ signer, trust, maxBytes: 1000, development: true }));
+    const wav = await audioIn("wav");
+    const source = bufferSource(wav);
+    await expect(
+      step.apply(
+        { upload: await factsOf(wav), source, original: source, format: "wav", decision },
+        { signal: new AbortController().signal },
+      ),
+    ).rejects.toThrow(
+      /the rendition is \d+ bytes; C2PA signing is bounded by EARMARK_C2PA_MAX_BYTES \(1000\)/,
+    );
   });
 });
