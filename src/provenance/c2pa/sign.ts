@@ -106,13 +106,15 @@ export async function signAudio(
   if (!mime) throw new UnsupportedProvenanceFormatError(format);
   const { WasmBuilder } = loadC2pa();
   const settings = c2paSettings(trust);
-  const incoming = await readProvenance(bytes, format, trust);
-  if (incoming.signal.problem) {
-    throw new ProvenanceSigningError(`cannot sign: ${incoming.signal.problem.detail}`, incoming.signal);
+  // Without a parent given, the input's own manifest (if any) becomes it; that takes one read of the input.
+  let parentAsset: ParentAsset | null = opts.parent ?? null;
+  if (!parentAsset) {
+    const incoming = await readProvenance(bytes, format, trust);
+    if (incoming.signal.problem) {
+      throw new ProvenanceSigningError(`cannot sign: ${incoming.signal.problem.detail}`, incoming.signal);
+    }
+    if (incoming.signal.present) parentAsset = { bytes, format, title: `${manifest.title} (as received)` };
   }
-  const parentAsset: ParentAsset | null =
-    opts.parent ??
-    (incoming.signal.present ? { bytes, format, title: `${manifest.title} (as received)` } : null);
   const parentMime = parentAsset ? c2paMimeType(parentAsset.format) : null;
   if (parentAsset && !parentMime) throw new UnsupportedProvenanceFormatError(parentAsset.format);
   const parent = parentAsset !== null;
