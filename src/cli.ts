@@ -13,7 +13,7 @@ import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
 import { registerUploadCommands } from "./cli/uploads.js";
 import { registerWebhookCommands } from "./cli/webhooks.js";
-import { envSchema } from "./config.js";
+import { envSchema, shownValue } from "./config.js";
 import { buildDeps } from "./deps.js";
 import { startWorker } from "./jobs/kinds.js";
 import { PolicyBundleError } from "./policy/bundle.js";
@@ -129,10 +129,8 @@ program
     const config = configFromEnv();
     for (const [name, schema] of Object.entries(envSchema.shape)) {
       const s = schema as { description?: string; def?: { defaultValue?: unknown } };
-      const current = process.env[name];
-      process.stdout.write(
-        `${name}${current ? `=${name === "DATABASE_URL" ? "<set>" : current}` : ""}\n    ${s.description ?? ""}\n`,
-      );
+      const current = shownValue(name, process.env[name]);
+      process.stdout.write(`${name}${current ? `=${current}` : ""}\n    ${s.description ?? ""}\n`);
     }
     process.stdout.write(
       `\nResolved: data dir ${config.dataDir}, database ${config.databaseUrl ? "postgres" : "embedded PGlite"}, blobs ${config.blobDir}\n`,

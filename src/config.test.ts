@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, shownValue } from "./config.js";
 
 describe("loadConfig", () => {
   it("has working defaults for a fresh machine", () => {
@@ -30,6 +30,16 @@ describe("loadConfig", () => {
     expect(c.jobs.leaseS).toBe(1.5);
     expect(c.webhooks.retryScheduleS).toEqual([1, 120, 10800]);
     expect(c.publicUrl).toBe("https://earmark.example.org");
+  });
+
+  it("never shows secrets or pasted PEM in `earmark config`", () => {
+    const key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n";
+    expect(shownValue("EARMARK_C2PA_KEY", key)).toBe("<set>");
+    expect(shownValue("EARMARK_C2PA_KEY", "/etc/earmark/key.pem")).toBe("<set>");
+    expect(shownValue("DATABASE_URL", "postgres://u:secret@db/earmark")).toBe("<set>");
+    expect(shownValue("EARMARK_C2PA_CERT", "-----BEGIN CERTIFICATE-----\nMIIB\n")).toBe("<PEM>");
+    expect(shownValue("EARMARK_C2PA_CERT", "/etc/earmark/chain.pem")).toBe("/etc/earmark/chain.pem");
+    expect(shownValue("PORT", undefined)).toBeUndefined();
   });
 
   it("treats empty variables as unset", () => {

@@ -124,10 +124,48 @@ export const envSchema = z.object({
     .describe(
       "Let webhooks go to loopback, private and link-local addresses (development, closed networks).",
     ),
+  EARMARK_C2PA_CERT: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "C2PA signing certificate chain, PEM (signing certificate first, then intermediates): a file path or the PEM itself. " +
+        "Unset: development credentials generated in the data directory.",
+    ),
+  EARMARK_C2PA_KEY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Private key of the C2PA signing certificate, PEM: a file path or the PEM itself."),
+  EARMARK_C2PA_TRUST_ANCHORS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Trust anchors for C2PA validation, a PEM bundle (the C2PA trust list, your own roots): a file path or the PEM. " +
+        "The development root is added while development credentials sign.",
+    ),
+  EARMARK_C2PA_MAX_BYTES: bytes("256MiB").describe(
+    "Largest file whose C2PA manifest is read or signed (the WASM memory grows to about 7× the largest file).",
+  ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
 export type Env = z.input<typeof envSchema>;
+
+/** Variables whose values are secrets (credentials, keys): shown as set or not, never printed. */
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "EARMARK_C2PA_KEY"]);
+
+/**
+ * A variable's value as `earmark config` may print it: secrets and inline PEM (a certificate chain pasted
+ * into the environment) only as `<set>` / `<PEM>`, so the command's output can be shared.
+ */
+export function shownValue(name: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (SECRET_VARIABLES.has(name)) return "<set>";
+  if (value.trimStart().startsWith("-----BEGIN")) return "<PEM>";
+  return value;
+}
 
 export interface Config {
   dataDir: string;
@@ -143,6 +181,13 @@ export interface Config {
   jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
   rateLimit: { perMinute: number; uploadsPerHour: number };
   webhooks: { retryScheduleS: number[]; timeoutMs: number; allowPrivate: boolean; disableAfter: number };
+  c2pa: {
+    /** PEM chain and key (each a path or the PEM itself), or both null for development credentials. */
+    cert: string | null;
+    key: string | null;
+    trustAnchors: string | null;
+    maxBytes: number;
+  };
   logLevel: string;
 }
 
@@ -166,6 +211,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   const e = parsed.data;
+  if (Boolean(e.EARMARK_C2PA_CERT) !== Boolean(e.EARMARK_C2PA_KEY)) {
+    throw new ConfigError([
+      e.EARMARK_C2PA_CERT
+        ? "EARMARK_C2PA_KEY: required with EARMARK_C2PA_CERT (the signing certificate's private key)"
+        : "EARMARK_C2PA_CERT: required with EARMARK_C2PA_KEY (the certificate chain the key belongs to)",
+    ]);
+  }
   const dataDir = path.resolve(e.EARMARK_DATA_DIR);
   return {
     dataDir,
@@ -195,6 +247,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.EARMARK_WEBHOOK_TIMEOUT * 1000,
       allowPrivate: e.EARMARK_WEBHOOK_ALLOW_PRIVATE,
       disableAfter: e.EARMARK_WEBHOOK_DISABLE_AFTER,
+    },
+    c2pa: {
+      cert: e.EARMARK_C2PA_CERT ?? null,
+      key: e.EARMARK_C2PA_KEY ?? null,
+      trustAnchors: e.EARMARK_C2PA_TRUST_ANCHORS ?? null,
+      maxBytes: e.EARMARK_C2PA_MAX_BYTES,
     },
     logLevel: e.LOG_LEVEL,
   };

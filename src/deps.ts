@@ -10,6 +10,8 @@ import type { Stage } from "./pipeline/stage.js";
 import { DEFAULT_STAGES } from "./pipeline/stages/index.js";
 import { loadPolicyBundle } from "./policy/bundle.js";
 import { BundlePolicyEngine } from "./policy/engine.js";
+import { c2paSigningStep } from "./provenance/render-step.js";
+import { type Provenance, setupProvenance } from "./provenance/service.js";
 import type { BlobStore } from "./storage/blob-store.js";
 import { FsBlobStore } from "./storage/fs-blob-store.js";
 import { webhookFetch } from "./webhooks/destination.js";
@@ -28,6 +30,8 @@ export interface Deps {
   stages: readonly Stage[];
   policy: PolicyEngine;
   renderSteps: readonly RenderStep[];
+  /** C2PA: the signer, the trust anchors, and reading manifests (see provenance/service.ts). */
+  provenance: Provenance;
   /** Used for webhook deliveries; by default it refuses private destinations (see webhooks/destination.ts). */
   fetch: typeof fetch;
   /** Base of absolute links when there is no request to take it from (webhooks, CLI). */
@@ -49,10 +53,13 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
  * An invalid policy bundle is an error here: the server does not start on a policy it cannot check.
  */
 export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): Promise<Deps> {
-  // The bundle first: a bad bundle must not leave a database open behind it.
+  // The bundle and the signing certificate first: a bad one must not leave a database open behind it.
   const policy =
     overrides.policy ??
     (config.policyDir ? new BundlePolicyEngine(await loadPolicyBundle(config.policyDir)) : noPolicyBundle);
+  const logger = overrides.logger ?? createLogger(config);
+  const provenance =
+    overrides.provenance ?? (await setupProvenance(config, logger.child({ component: "c2pa" })));
   const database =
     overrides.database ??
     (await openDatabase(
@@ -65,12 +72,13 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     config,
     database,
     blobs: overrides.blobs ?? new FsBlobStore(config.blobDir),
-    logger: overrides.logger ?? createLogger(config),
+    logger,
     metrics: overrides.metrics ?? createMetrics(database.db),
     rateLimiter: overrides.rateLimiter ?? new DbRateLimiter(database.db),
     stages: overrides.stages ?? DEFAULT_STAGES,
     policy,
-    renderSteps: overrides.renderSteps ?? [],
+    renderSteps: overrides.renderSteps ?? [c2paSigningStep(provenance, logger.child({ component: "c2pa" }))],
+    provenance,
     fetch: overrides.fetch ?? webhookFetch({ allowPrivate: config.webhooks.allowPrivate }),
     baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),
   };

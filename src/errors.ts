@@ -13,6 +13,7 @@ export const ERRORS = {
   "no-rendition": { status: 409, title: "The upload will not get a rendition" },
   "upload-in-progress": { status: 409, title: "The upload is still being processed" },
   "upload-removed": { status: 410, title: "The upload was removed" },
+  "no-manifest": { status: 404, title: "The rendition carries no C2PA manifest" },
   "upload-too-large": { status: 413, title: "The upload exceeds the size limit" },
   "unsupported-media-type": { status: 415, title: "The audio format is not supported" },
   "unsupported-content-type": { status: 415, title: "The request body's content type is not accepted here" },

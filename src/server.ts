@@ -9,6 +9,7 @@ import { buildDeps, type Deps } from "./deps.js";
 import { startWorker } from "./jobs/kinds.js";
 import type { Worker } from "./jobs/worker.js";
 import { BundlePolicyEngine, watchPolicyBundle } from "./policy/engine.js";
+import { warmC2pa } from "./provenance/c2pa/wasm.js";
 
 export interface RunningServer {
   url: string;
@@ -58,6 +59,8 @@ export async function startServer(
     lock?.release();
     throw err;
   }
+  // Compiling c2pa-rs's WASM takes 0.2–2 s: pay it now, not on the first upload or manifest request.
+  const c2paWarmMs = warmC2pa();
   const app = createApp(deps);
   const server = serve({
     fetch: app.fetch,
@@ -87,6 +90,7 @@ export async function startServer(
       dataDir: config.dataDir,
       workers: worker ? config.workers : 0,
       policy: { dir: config.policyDir, revision: deps.policy.revision },
+      c2pa: { development: deps.provenance.development, warmMs: Math.round(c2paWarmMs) },
     },
     "earmark listening",
   );

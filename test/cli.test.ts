@@ -7,6 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRecordSchema } from "../src/uploads/record.js";
 import { encodeFlac, encodeWav, makeMusic, makeSignal } from "./harness/audio.js";
+import { expectRenditionOf } from "./harness/c2pa.js";
 import { BIN, earmark, jsonLines } from "./harness/cli.js";
 import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
 import { eventually } from "./harness/http.js";
@@ -104,7 +105,8 @@ describe("earmark CLI (embedded data directory)", () => {
     expect(uploadRecordSchema.parse(lines[2]).file.format).toBe("flac");
     const written = await readdir(out);
     expect(written.sort()).toEqual([`take.${lines[0]!.id}.wav`, `take.${lines[2]!.id}.flac`].sort());
-    expect((await readFile(path.join(out, `take.${lines[0]!.id}.wav`))).equals(wav)).toBe(true);
+    const rendition = await readFile(path.join(out, `take.${lines[0]!.id}.wav`));
+    await expectRenditionOf(rendition, wav, "wav", env.EARMARK_DATA_DIR!);
   });
 
   it("refuses invalid --metadata before touching any file", async () => {
@@ -292,7 +294,8 @@ describe("earmark CLI (embedded data directory)", () => {
       expect(through.code).toBe(0);
       const [record] = jsonLines(through.stdout).map((l) => uploadRecordSchema.parse(l));
       expect(record).toMatchObject({ status: "decided", metadata: { title: "Through" } });
-      expect((await readFile(path.join(out, `other.${record!.id}.wav`))).equals(otherWav)).toBe(true);
+      const rendition = await readFile(path.join(out, `other.${record!.id}.wav`));
+      await expectRenditionOf(rendition, otherWav, "wav", env.EARMARK_DATA_DIR!);
 
       server.kill("SIGTERM");
       expect(await exited).toBe(0);

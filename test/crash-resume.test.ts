@@ -18,6 +18,7 @@ import { jobs, uploads } from "../src/db/schema/index.js";
 import { buildDeps, type Deps } from "../src/deps.js";
 import { startWorker } from "../src/jobs/kinds.js";
 import { encodeWav, makeSignal } from "./harness/audio.js";
+import { expectRenditionOf } from "./harness/c2pa.js";
 import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
 import { eventually, multipart } from "./harness/http.js";
 
@@ -197,7 +198,7 @@ describe("the embedded server killed with SIGKILL and started again", () => {
       }, "the upload to be decided after the restart");
       expect(record).toMatchObject({ id, status: "decided", metadata: { title: "Kept" } });
       const audio = await fetch(`${url2}/v1/uploads/${id}/rendition`, { headers: auth });
-      expect(Buffer.from(await audio.arrayBuffer()).equals(wav)).toBe(true);
+      await expectRenditionOf(new Uint8Array(await audio.arrayBuffer()), wav, "wav", dir);
     } finally {
       second.child.kill("SIGTERM");
       await second.exited;

@@ -12,6 +12,7 @@ import { memoryCatalogue } from "../../src/fingerprint/index.js";
 import { analyseTogether } from "../../src/pipeline/analyse.js";
 import type { UploadFacts } from "../../src/pipeline/stage.js";
 import { DEFAULT_STAGES } from "../../src/pipeline/stages/index.js";
+import { ephemeralProvenance } from "../../src/provenance/service.js";
 import { fmt, median, now, table } from "./util.js";
 
 const LIMITS = { maxDurationS: 4 * 3600 };
@@ -55,6 +56,7 @@ function ffmpegDecode(file: string): number | null {
 }
 
 const silent = pino({ level: "silent" });
+const provenance = ephemeralProvenance();
 
 async function pipelineOnce(file: string) {
   const t0 = now();
@@ -71,7 +73,13 @@ async function pipelineOnce(file: string) {
   const outcomes = await analyseTogether(
     DEFAULT_STAGES,
     { upload, source: src, probe, signals: {} },
-    { signal: new AbortController().signal, logger: silent, limits: LIMITS, catalogue: memoryCatalogue() },
+    {
+      signal: new AbortController().signal,
+      logger: silent,
+      limits: LIMITS,
+      catalogue: memoryCatalogue(),
+      provenance: await provenance,
+    },
   );
   const t2 = now();
   const failed = outcomes.find((o) => !o.ok);

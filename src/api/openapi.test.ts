@@ -143,6 +143,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       "GET /v1/uploads",
       "GET /v1/uploads/{id}",
       "GET /v1/uploads/{id}/rendition",
+      "GET /v1/uploads/{id}/manifest",
       "DELETE /v1/uploads/{id}",
       "POST /v1/webhooks",
       "GET /v1/webhooks",
@@ -316,6 +317,9 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect((await call(`/v1/uploads/${id}/rendition`, { headers: cached })).status).toBe(304);
       expect((await call(`/v1/uploads/${failedId}/rendition`, { headers: alice.auth })).status).toBe(409);
       expect((await call(`/v1/uploads/${id}/rendition`, { headers: bob.auth })).status).toBe(404);
+      expect((await call(`/v1/uploads/${id}/manifest`, { headers: alice.auth })).status).toBe(200);
+      expect((await call(`/v1/uploads/${failedId}/manifest`, { headers: alice.auth })).status).toBe(409);
+      expect((await call(`/v1/uploads/${id}/manifest`, { headers: bob.auth })).status).toBe(404);
 
       // Takedown.
       const takedown = (uploadId: string, headers: Record<string, string>, query = "") =>
@@ -324,6 +328,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect((await takedown(failedId, alice.auth, `?reason=${"x".repeat(501)}`)).status).toBe(422);
       expect((await takedown(failedId, alice.auth, "?reason=Broken")).status).toBe(204);
       expect((await call(`/v1/uploads/${failedId}/rendition`, { headers: alice.auth })).status).toBe(410);
+      expect((await call(`/v1/uploads/${failedId}/manifest`, { headers: alice.auth })).status).toBe(410);
 
       // Webhooks.
       const hook = (body: string, headers: Record<string, string> = json) =>
@@ -395,6 +400,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       const seen = (op: string) => [...(conformance.seen.get(op) ?? [])].sort();
       expect(seen("POST /v1/uploads")).toEqual([202, 400, 401, 413, 415, 422, 429]);
       expect(seen("GET /v1/uploads/{id}/rendition")).toEqual([200, 206, 304, 404, 409, 410, 416]);
+      expect(seen("GET /v1/uploads/{id}/manifest")).toEqual([200, 404, 409, 410]);
       expect(seen("DELETE /v1/uploads/{id}")).toEqual([204, 404, 422]);
       expect(seen("POST /v1/webhooks")).toEqual([201, 400, 401, 415, 422]);
       expect(seen("GET /readyz")).toEqual([200, 503]);

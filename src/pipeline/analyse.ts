@@ -48,7 +48,7 @@ export async function analyseTogether(
       };
       try {
         const data = await stage.run(
-          { upload: input.upload, audio, signals: input.signals },
+          { upload: input.upload, audio, source: input.source, signals: input.signals },
           { ...ctx, logger: ctx.logger.child({ stage: stage.name }) },
         );
         return { stage, ok: true, data, durationMs: performance.now() - started };

@@ -27,7 +27,16 @@ import type { UploadFacts } from "./stage.js";
 
 type PipelineDeps = Pick<
   Deps,
-  "database" | "blobs" | "logger" | "metrics" | "stages" | "policy" | "renderSteps" | "baseUrl" | "config"
+  | "database"
+  | "blobs"
+  | "logger"
+  | "metrics"
+  | "stages"
+  | "policy"
+  | "renderSteps"
+  | "baseUrl"
+  | "config"
+  | "provenance"
 >;
 
 const TERMINAL = new Set(["decided", "held", "failed", "removed"]);
@@ -79,7 +88,13 @@ export async function processUpload(
   const outcomes = await analyseTogether(
     pending,
     { upload: facts, source, probe: row.probe, signals: { ...signals } },
-    { signal: ctx.signal, logger: log, limits, catalogue: databaseCatalogue(db) },
+    {
+      signal: ctx.signal,
+      logger: log,
+      limits,
+      catalogue: databaseCatalogue(db),
+      provenance: deps.provenance,
+    },
   );
   // Bad audio fails the upload, named after the first stage (in registration order) that found it.
   const badAudio = outcomes.find((o) => !o.ok && o.error instanceof AudioInputError);

@@ -8,6 +8,8 @@ export interface RenderInput {
   upload: UploadFacts;
   /** The audio as the previous step left it (the original for the first step). */
   source: ByteSource;
+  /** The upload as received (C2PA signing attaches it as the rendition's `parentOf` ingredient). */
+  original: ByteSource;
   format: AudioFormat;
   decision: Decision;
 }
@@ -64,11 +66,16 @@ export async function renderUpload(
   let format = input.upload.probe.format;
   let result = { size: input.upload.sizeBytes, sha256: input.upload.sha256 };
   const scratch: string[] = [];
+  const original = await blobs.open(input.originalKey);
+  if (!original) throw new Error(`render: the upload's blob ${input.originalKey} is missing`);
   for (const [i, step] of steps.entries()) {
     ctx.signal.throwIfAborted();
-    const source = await blobs.open(sourceKey);
+    const source = i === 0 ? original : await blobs.open(sourceKey);
     if (!source) throw new Error(`render step ${step.name}: input blob ${sourceKey} is missing`);
-    const out = await step.apply({ upload: input.upload, source, format, decision: input.decision }, ctx);
+    const out = await step.apply(
+      { upload: input.upload, source, original, format, decision: input.decision },
+      ctx,
+    );
     const outKey = i === steps.length - 1 ? key : `renditions/${input.upload.id}/step-${i}`;
     result = await blobs.put(outKey, out.bytes);
     if (outKey !== key) scratch.push(outKey);

@@ -1,4 +1,5 @@
 import { AUDIO_FORMATS } from "../audio/format.js";
+import { provenanceReadSchema } from "../provenance/c2pa/read.js";
 import { z } from "../zod.js";
 
 /**
@@ -96,21 +97,6 @@ export const classifierSignalSchema = z.object({
   applicable: z.boolean().describe("False when the model does not cover this kind of audio."),
 });
 
-export const provenanceSignalSchema = z.object({
-  present: z.boolean(),
-  state: z.enum(["trusted", "valid", "invalid"]).nullable(),
-  statusCodes: z.array(z.string()),
-  activeManifest: z
-    .object({
-      claimGenerator: z.string().nullable(),
-      signer: z.string().nullable(),
-      digitalSourceTypes: z.array(z.string()),
-      actions: z.array(z.string()),
-      assertions: z.array(z.string()),
-    })
-    .nullable(),
-});
-
 export const watermarkSignalSchema = z.object({
   found: z.boolean(),
   payload: z.string().nullable(),
@@ -119,11 +105,15 @@ export const watermarkSignalSchema = z.object({
   confidence: z.number(),
 });
 
+/** The C2PA manifest the upload arrived with, validated against the configured trust anchors. */
+export const provenanceSignalSchema = provenanceReadSchema;
+
 export const SIGNAL_SCHEMAS = {
   decode: decodeSignalSchema,
   stats: statsSignalSchema,
   account: accountSignalSchema,
   fingerprint: fingerprintSignalSchema,
+  provenance: provenanceSignalSchema,
 } as const;
 
 /** A stored signal as the API shows it: the data and what produced it, when. */
@@ -141,6 +131,7 @@ export const signalsRecordSchema = z.object({
   stats: signalEnvelope(statsSignalSchema).optional(),
   account: signalEnvelope(accountSignalSchema).optional(),
   fingerprint: signalEnvelope(fingerprintSignalSchema).optional(),
+  provenance: signalEnvelope(provenanceSignalSchema).optional(),
 });
 
 export type SignalName = keyof typeof SIGNAL_SCHEMAS;
@@ -148,3 +139,4 @@ export type Signals = { [K in SignalName]: z.infer<(typeof SIGNAL_SCHEMAS)[K]> }
 export type DecodeSignal = Signals["decode"];
 export type StatsSignal = Signals["stats"];
 export type FingerprintSignal = Signals["fingerprint"];
+export type ProvenanceSignal = Signals["provenance"];

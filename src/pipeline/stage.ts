@@ -3,6 +3,7 @@ import type { ByteSource } from "../audio/bytes.js";
 import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
 import type { AudioProbe } from "../audio/format.js";
 import type { Fingerprint, MatchOf, StoredMatchKey } from "../fingerprint/index.js";
+import type { Provenance } from "../provenance/service.js";
 import type { UploadMetadata } from "../uploads/metadata.js";
 import type { SignalName, Signals } from "./signals.js";
 
@@ -28,6 +29,8 @@ export interface AudioSource {
 export interface StageInput {
   upload: UploadFacts;
   audio: AudioSource;
+  /** The stored bytes as uploaded, for stages that read the container rather than the audio (provenance). */
+  source: ByteSource;
   /**
    * Signals stored before this pass (the account context, or stages a retry does not run again). Stages run
    * together over one decode, so a stage never sees another stage's signal from the same pass.
@@ -44,11 +47,15 @@ export interface Catalogue {
   storeFingerprint(upload: StoredMatchKey, fp: Fingerprint): Promise<void>;
 }
 
+/** What a stage may ask of provenance: the upload's embedded C2PA manifest, validated. */
+export type ProvenanceReader = Pick<Provenance, "read">;
+
 export interface StageContext {
   signal: AbortSignal;
   logger: Logger;
   limits: { maxDurationS: number };
   catalogue: Catalogue;
+  provenance: ProvenanceReader;
 }
 
 /**

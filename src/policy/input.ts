@@ -56,6 +56,11 @@ export const policyInputSchema = z.object({
     state: z.string().describe('"trusted", "valid", "invalid", or "" without a manifest.'),
     statusCodes: z.array(z.string()),
     claimGenerator: z.string(),
+    problem: z
+      .string()
+      .describe(
+        'Why the manifest could not be checked: "unsupported-format", "unreadable", "too-large", or "".',
+      ),
     signer: z.string(),
     digitalSourceTypes: z.array(z.string()),
     actions: z.array(z.string()),
@@ -199,6 +204,7 @@ export function buildPolicyInput(facts: DecisionFacts): PolicyInput {
       state: provenance?.state ?? "",
       statusCodes: provenance?.statusCodes ?? [],
       claimGenerator: provenance?.activeManifest?.claimGenerator ?? "",
+      problem: provenance?.problem?.code ?? "",
       signer: provenance?.activeManifest?.signer ?? "",
       digitalSourceTypes: provenance?.activeManifest?.digitalSourceTypes ?? [],
       actions: provenance?.activeManifest?.actions ?? [],

@@ -1,6 +1,7 @@
 import type { App } from "../context.js";
 import { registerCreateUpload } from "./create-upload.js";
 import { registerDeleteUpload } from "./delete-upload.js";
+import { registerGetManifest } from "./get-manifest.js";
 import { registerGetRendition } from "./get-rendition.js";
 import { registerGetUpload } from "./get-upload.js";
 import { registerListUploads } from "./list-uploads.js";
@@ -11,5 +12,6 @@ export function registerUploadRoutes(app: App) {
   registerListUploads(app);
   registerGetUpload(app);
   registerGetRendition(app);
+  registerGetManifest(app);
   registerDeleteUpload(app);
 }

@@ -1,6 +1,7 @@
 import type { Stage } from "../stage.js";
 import { decodeStage } from "./decode.js";
 import { fingerprintStage } from "./fingerprint.js";
+import { provenanceStage } from "./provenance.js";
 import { statsStage } from "./stats.js";
 
 /**
@@ -8,4 +9,4 @@ import { statsStage } from "./stats.js";
  * of the audio (pipeline/analyse.ts); `decode` comes first so that bad audio, which every stage meets, is
  * reported as found by the stage whose job is to find it.
  */
-export const DEFAULT_STAGES: readonly Stage[] = [decodeStage, statsStage, fingerprintStage];
+export const DEFAULT_STAGES: readonly Stage[] = [decodeStage, statsStage, fingerprintStage, provenanceStage];

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { audioIn } from "../../../test/harness/c2pa.js";
+import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
+import { multipart } from "../../../test/harness/http.js";
+import { createApp } from "../../app.js";
+import { startWorker } from "../../jobs/kinds.js";
+import type { Worker } from "../../jobs/worker.js";
+import { problemSchema } from "../problem.js";
+import { ManifestResponse } from "./get-manifest.js";
+
+describe.each(DRIVERS)("GET /v1/uploads/{id}/manifest (%s)", (driver) => {
+  let t: TestContext;
+  let app: ReturnType<typeof createApp>;
+  let worker: Worker;
+  let alice: Awaited<ReturnType<TestContext["account"]>>;
+
+  beforeAll(async () => {
+    t = await createTestContext(driver);
+    app = createApp(t.deps);
+    worker = startWorker(t.deps, 1, { pollMs: 50 });
+    alice = await t.account();
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.close();
+  });
+
+  async function upload(body: Uint8Array, title: string): Promise<string> {
+    const res = await app.request("/v1/uploads", {
+      method: "POST",
+      body: multipart(body, { metadata: { title } }),
+      headers: alice.auth,
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  it("returns the rendition's manifest store, validated", async () => {
+    const id = await upload(await audioIn("flac"), "Credited");
+    await worker.idle();
+    const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: alice.auth });
+    expect(res.status).toBe(200);
+    const body = ManifestResponse.parse(await res.json());
+    expect(body.uploadId).toBe(id);
+    expect(body.validation).toMatchObject({ present: true, state: "trusted", statusCodes: [] });
+    const store = body.manifestStore as {
+      active_manifest: string;
+      manifests: Record<string, { title: string }>;
+    };
+    expect(store.manifests[store.active_manifest]?.title).toBe("Credited");
+  });
+
+  it("says there is no manifest for an Ogg rendition, as problem+json", async () => {
+    const id = await upload(await audioIn("ogg-vorbis"), "Ogg");
+    await worker.idle();
+    const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: alice.auth });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(problemSchema.parse(await res.json())).toMatchObject({
+      code: "no-manifest",
+      format: "ogg-vorbis",
+      detail: expect.stringContaining("cannot carry an embedded C2PA manifest"),
+    });
+  });
+
+  it("answers 404 for another account's upload", async () => {
+    const id = await upload(await audioIn("wav"), "Mine");
+    await worker.idle();
+    const bob = await t.account();
+    const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: bob.auth });
+    expect(res.status).toBe(404);
+    expect(problemSchema.parse(await res.json()).code).toBe("not-found");
+  });
+});

@@ -1,0 +1,174 @@
+import type { AudioFormat } from "../../audio/format.js";
+import { buildCoseSign1 } from "./cose.js";
+import { c2paMimeType, UnsupportedProvenanceFormatError } from "./formats.js";
+import { describeC2paError, type ManifestStoreJson, type ProvenanceRead, readProvenance } from "./read.js";
+import { c2paSettings, type TrustConfig } from "./settings.js";
+import type { Signer } from "./signer.js";
+import { BytesBlob, loadC2pa } from "./wasm.js";
+
+/** One assertion of a manifest definition (c2pa-rs `ManifestDefinition.assertions[]`). */
+export interface AssertionDefinition {
+  label: string;
+  data: unknown;
+}
+
+/** An action as c2pa-rs takes it in a `c2pa.actions` assertion. */
+export interface ActionDefinition {
+  action: string;
+  digitalSourceType?: string;
+  softwareAgent?: { name: string; version?: string };
+  parameters?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** What Earmark states in a manifest: c2pa-rs's `ManifestDefinition`, the parts used here. */
+export interface ManifestDefinition {
+  title: string;
+  claimGenerator: { name: string; version: string };
+  assertions: AssertionDefinition[];
+}
+
+export class ProvenanceSigningError extends Error {
+  constructor(
+    message: string,
+    readonly readBack?: ProvenanceRead,
+  ) {
+    super(message);
+    this.name = "ProvenanceSigningError";
+  }
+}
+
+const PARENT_ID = "earmark-parent";
+
+/**
+ * Bytes c2pa-rs reserves for the COSE signature: the certificate chain, the largest signature (RSA-4096 or
+ * P-521 both fit in 512 bytes), the CBOR around them, and room for a time-stamp token (RFC 3161) later.
+ */
+function reserveSizeFor(signer: Signer): number {
+  const chain = signer.certChainDer.reduce((n, c) => n + c.length + 4, 0);
+  return chain + 512 + 256 + 6144;
+}
+
+/**
+ * When the audio already carries a manifest it becomes the `parentOf` ingredient, and the inception action
+ * becomes `c2pa.opened` of that ingredient: C2PA requires an opened action to name its ingredient, and
+ * c2pa-rs resolves `ingredientIds` to the ingredient's hashed URI.
+ */
+function withParent(assertions: AssertionDefinition[]): AssertionDefinition[] {
+  return assertions.map((a) => {
+    if (a.label !== "c2pa.actions") return a;
+    const data = a.data as { actions: ActionDefinition[] };
+    const actions = data.actions.map((act, i) =>
+      i === 0 && act.action === "c2pa.created"
+        ? { ...act, action: "c2pa.opened", parameters: { ...act.parameters, ingredientIds: [PARENT_ID] } }
+        : act,
+    );
+    return { ...a, data: { ...data, actions } };
+  });
+}
+
+export interface SignedAudio {
+  bytes: Uint8Array;
+  /** The signed file as read back and validated. */
+  readBack: ProvenanceRead;
+  store: ManifestStoreJson;
+  /** Whether a `parentOf` ingredient was attached (the given parent, or the input's own manifest). */
+  parent: boolean;
+}
+
+/** The asset a signed file was made from, attached as its `parentOf` ingredient (with its manifest, if any). */
+export interface ParentAsset {
+  bytes: Uint8Array;
+  format: AudioFormat;
+  title: string;
+}
+
+/**
+ * Embeds a signed C2PA manifest in a WAV, MP3, FLAC or M4A file and returns the new bytes. With `parent`,
+ * that asset becomes the `parentOf` ingredient (and the inception action `c2pa.opened` of it); without,
+ * the input itself does when it already carries a manifest. Every signed file is
+ * read back and validated before it is returned: c2pa-rs does not notice a wrong signature length at sign
+ * time, only when the file is read, so a file that does not read back as trusted (or valid, when the
+ * signer's root is not among the trust anchors) is an error here and never leaves.
+ *
+ * @example
+ * const signed = await signAudio(bytes, "flac", manifest, signer, { anchorsPem });
+ */
+export async function signAudio(
+  bytes: Uint8Array,
+  format: AudioFormat,
+  manifest: ManifestDefinition,
+  signer: Signer,
+  trust: TrustConfig,
+  opts: { parent?: ParentAsset } = {},
+): Promise<SignedAudio> {
+  const mime = c2paMimeType(format);
+  if (!mime) throw new UnsupportedProvenanceFormatError(format);
+  const { WasmBuilder } = loadC2pa();
+  const settings = c2paSettings(trust);
+  // Without a parent given, the input's own manifest (if any) becomes it; that takes one read of the input.
+  let parentAsset: ParentAsset | null = opts.parent ?? null;
+  if (!parentAsset) {
+    const incoming = await readProvenance(bytes, format, trust);
+    if (incoming.signal.problem) {
+      throw new ProvenanceSigningError(`cannot sign: ${incoming.signal.problem.detail}`, incoming.signal);
+    }
+    if (incoming.signal.present) parentAsset = { bytes, format, title: `${manifest.title} (as received)` };
+  }
+  const parentMime = parentAsset ? c2paMimeType(parentAsset.format) : null;
+  if (parentAsset && !parentMime) throw new UnsupportedProvenanceFormatError(parentAsset.format);
+  const parent = parentAsset !== null;
+  const definition = {
+    title: manifest.title,
+    format: mime,
+    claim_generator_info: [manifest.claimGenerator],
+    assertions: parent ? withParent(manifest.assertions) : manifest.assertions,
+  };
+  const builder = WasmBuilder.fromJson(JSON.stringify(definition), settings);
+  let signed: Uint8Array;
+  try {
+    if (parentAsset && parentMime) {
+      await builder.addIngredientFromBlob(
+        JSON.stringify({ title: parentAsset.title, relationship: "parentOf", label: PARENT_ID }),
+        parentMime,
+        new BytesBlob(parentAsset.bytes),
+      );
+    }
+    const reserveSize = reserveSizeFor(signer);
+    signed = await builder.sign(
+      {
+        alg: signer.alg,
+        reserveSize,
+        sign: async (claim) =>
+          (await buildCoseSign1({
+            alg: signer.alg,
+            certChainDer: signer.certChainDer,
+            claim,
+            sign: (b) => signer.sign(b),
+            reserveSize,
+          })) as Uint8Array<ArrayBuffer>,
+      },
+      [],
+      mime,
+      new BytesBlob(bytes),
+    );
+  } catch (err) {
+    throw new ProvenanceSigningError(`c2pa-rs could not sign the ${format} file: ${describeC2paError(err)}`);
+  } finally {
+    builder.free();
+  }
+  const back = await readProvenance(signed, format, trust);
+  const acceptable =
+    back.signal.state === "trusted" ||
+    (back.signal.state === "valid" &&
+      back.signal.statusCodes.every((c) => c === "signingCredential.untrusted"));
+  if (!back.store || !acceptable) {
+    throw new ProvenanceSigningError(
+      `the signed ${format} file does not validate (state ${back.signal.state ?? "none"}` +
+        `${back.signal.statusCodes.length ? `: ${back.signal.statusCodes.join(", ")}` : ""}` +
+        `${back.signal.problem ? `; ${back.signal.problem.detail}` : ""}); it was not used`,
+      back.signal,
+    );
+  }
+  return { bytes: signed, readBack: back.signal, store: back.store, parent };
+}
