@@ -124,6 +124,13 @@ export const envSchema = z.object({
     .describe(
       "Let webhooks go to loopback, private and link-local addresses (development, closed networks).",
     ),
+  EARMARK_REVIEW_SLA: seconds("24h").describe(
+    "How long a held upload may wait for a reviewer before the review queue marks it overdue.",
+  ),
+  EARMARK_REVIEW_CLAIM: seconds("15m").describe(
+    "How long opening an item in the review dashboard claims it for that reviewer.",
+  ),
+  EARMARK_REVIEW_SESSION: seconds("12h").describe("How long a review dashboard sign-in lasts."),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -143,6 +150,7 @@ export interface Config {
   jobs: { maxAttempts: number; leaseS: number; retryBaseS: number };
   rateLimit: { perMinute: number; uploadsPerHour: number };
   webhooks: { retryScheduleS: number[]; timeoutMs: number; allowPrivate: boolean; disableAfter: number };
+  review: { slaS: number; claimS: number; sessionS: number };
   logLevel: string;
 }
 
@@ -195,6 +203,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.EARMARK_WEBHOOK_TIMEOUT * 1000,
       allowPrivate: e.EARMARK_WEBHOOK_ALLOW_PRIVATE,
       disableAfter: e.EARMARK_WEBHOOK_DISABLE_AFTER,
+    },
+    review: {
+      slaS: e.EARMARK_REVIEW_SLA,
+      claimS: e.EARMARK_REVIEW_CLAIM,
+      sessionS: e.EARMARK_REVIEW_SESSION,
     },
     logLevel: e.LOG_LEVEL,
   };
