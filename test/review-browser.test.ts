@@ -1,0 +1,195 @@
+/**
+ * The review dashboard in a real browser: Debian's Chromium (/usr/bin/chromium) driven by playwright-core
+ * against a real server on a socket, with a held upload. Screenshots of the queue and of an item at 1280×800
+ * go to EARMARK_SCREENSHOT_DIR (default: a temporary directory, printed).
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UploadRecord } from "../src/api/uploads/schemas.js";
+import { loadConfig } from "../src/config.js";
+import { type RunningServer, startServer } from "../src/server.js";
+import { encodeWav, makeMusic } from "./harness/audio.js";
+import { eventually, multipart } from "./harness/http.js";
+import { HOLD_RULE, shippedBundleWith } from "./harness/policy.js";
+import { makeReviewer, PASSWORD } from "./harness/review.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+describe("review dashboard in Chromium", () => {
+  let dir: string;
+  let policyDir: string;
+  let shots: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let key = "";
+  let uploadId = "";
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium); .ci/run does.`,
+      );
+    dir = await mkdtemp(path.join(os.tmpdir(), "earmark-browser-"));
+    shots = process.env.EARMARK_SCREENSHOT_DIR ?? path.join(dir, "screenshots");
+    await mkdir(shots, { recursive: true });
+    policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
+    const lines: string[] = [];
+    server = await startServer(
+      loadConfig({
+        EARMARK_DATA_DIR: path.join(dir, "data"),
+        PORT: "0",
+        LOG_LEVEL: "silent",
+        EARMARK_POLICY_DIR: policyDir,
+      }),
+      { worker: true, command: "start", print: (l) => lines.push(l) },
+    );
+    key = /^EARMARK_API_KEY=(\S+)$/m.exec(lines.join("\n"))?.[1] ?? "";
+    const db = server.deps.database.db;
+    await makeReviewer(db, "alice@example.org", "reviewer");
+    await makeReviewer(db, "bob@example.org", "admin");
+
+    const res = await fetch(`${server.url}/v1/uploads`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}` },
+      body: multipart(encodeWav(makeMusic({ seconds: 4, seed: 77 })), {
+        metadata: { title: "hold me: Browser song", artist: "Test Artist", kind: "music" },
+      }),
+    });
+    expect(res.status).toBe(202);
+    uploadId = ((await res.json()) as { id: string }).id;
+    await eventually(
+      async () => ((await record()).status === "held" ? true : undefined),
+      "the upload to be held",
+    );
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-background-networking"],
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (policyDir) await rm(policyDir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true });
+    if (shots && !process.env.EARMARK_SCREENSHOT_DIR)
+      process.stdout.write(`(screenshots were in ${shots})\n`);
+  });
+
+  async function record() {
+    const res = await fetch(`${server.url}/v1/uploads/${uploadId}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(res.status).toBe(200);
+    return UploadRecord.parse(await res.json());
+  }
+
+  async function signIn(email: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.on("pageerror", (err) => pageErrors.push(`${email}: ${err.message}`));
+    await page.goto(`${server.url}/review`);
+    expect(new URL(page.url()).pathname).toBe("/review/login");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Review queue" }).waitFor();
+    return page;
+  }
+
+  it("signs in, opens the held upload from the queue by keyboard, plays it, approves it, and the audit shows it", async () => {
+    const alice = await signIn("alice@example.org");
+    const link = alice.getByRole("link", { name: "hold me: Browser song" });
+    await expect(link.isVisible()).resolves.toBe(true);
+    await alice.screenshot({ path: path.join(shots, "queue.png") });
+
+    // j focuses the first item, Enter opens it (and claims it).
+    await alice.keyboard.press("j");
+    await expect(link.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await alice.keyboard.press("Enter");
+    await alice.getByRole("heading", { name: "hold me: Browser song" }).waitFor();
+    expect(new URL(alice.url()).pathname).toBe(`/review/items/${uploadId}`);
+    await alice.getByText("Claimed by you until").waitFor();
+    await alice.screenshot({ path: path.join(shots, "item.png"), fullPage: false });
+
+    // The player does not start by itself; it loads and plays the original when asked.
+    const audio = alice.locator(`audio[src="/review/items/${uploadId}/audio"]`);
+    expect(
+      await audio.evaluate((a: HTMLAudioElement) => ({ autoplay: a.autoplay, paused: a.paused })),
+    ).toEqual({
+      autoplay: false,
+      paused: true,
+    });
+    const played = await audio.evaluate(async (a: HTMLAudioElement) => {
+      a.muted = true;
+      await a.play();
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`still at ${a.currentTime} s`)), 15_000);
+        const check = () => {
+          if (a.currentTime <= 0.2) return void setTimeout(check, 50);
+          clearTimeout(t);
+          resolve();
+        };
+        check();
+      });
+      a.pause();
+      return { duration: a.duration, error: a.error?.message ?? null };
+    });
+    expect(played.error).toBeNull();
+    expect(played.duration).toBeCloseTo(4, 1);
+
+    // A second reviewer sees the claim and cannot decide.
+    const bob = await signIn("bob@example.org");
+    await bob.goto(`${server.url}/review/items/${uploadId}`);
+    await bob.getByText("Claimed by alice@example.org until").waitFor();
+    expect(await bob.getByRole("button", { name: "Approve" }).isDisabled()).toBe(true);
+
+    // A form post without the CSRF token is refused, even with a valid session cookie.
+    const forged = await alice.evaluate(async (id) => {
+      const res = await fetch(`/review/items/${id}/escalate`, {
+        method: "POST",
+        body: new URLSearchParams({ note: "x" }),
+      });
+      return { status: res.status, text: await res.text() };
+    }, uploadId);
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain("security token (CSRF)");
+
+    // `a` takes the focus to the approval form; tick a label and approve.
+    await alice.keyboard.press("a");
+    await expect(alice.evaluate(() => document.activeElement?.closest("form")?.id ?? null)).resolves.toBe(
+      "approve",
+    );
+    await alice.getByLabel("AI-assisted voice").check();
+    await alice.getByRole("button", { name: "Approve" }).click();
+    await alice.getByText("Approved: the upload is decided").waitFor();
+
+    const after = await record();
+    expect(after.status).toBe("decided");
+    expect(after.decision).toMatchObject({
+      action: "label",
+      labels: ["ai-assisted-voice"],
+      decidedBy: "reviewer:alice@example.org",
+    });
+    expect(after.rendition).not.toBeNull();
+
+    // The audit log is for admins: alice is refused, bob sees the approval.
+    const denied = await alice.goto(`${server.url}/review/audit`);
+    expect(denied?.status()).toBe(403);
+    await alice.getByRole("heading", { name: "Admins only" }).waitFor();
+    await bob.goto(`${server.url}/review/audit?action=approve`);
+    const row = bob.getByRole("row").filter({ hasText: uploadId });
+    await expect(row.textContent()).resolves.toMatch(
+      /alice@example\.org.*approve.*held → decided: label \(ai-assisted-voice\)/,
+    );
+    await bob.screenshot({ path: path.join(shots, "audit.png") });
+
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
