@@ -82,6 +82,8 @@ export const Layout: FC<{ title: string; reviewer?: Reviewer; csrf?: string; chi
         {reviewer ? (
           <nav aria-label="Dashboard">
             <a href="/review">Queue</a>
+            {" · "}
+            <a href="/review/decisions">Decisions</a>
             {reviewer.role === "admin" ? (
               <>
                 {" · "}

@@ -4,6 +4,7 @@ import { AUDIT_ACTIONS } from "../db/schema/index.js";
 import { UPLOAD_KINDS } from "../uploads/metadata.js";
 import type { ClaimState, RejectReason } from "./actions.js";
 import type { AuditFilter } from "./audit.js";
+import type { Override, RecentDecision, RuleHits } from "./decisions.js";
 import type { ItemView } from "./item.js";
 import { Csrf, Layout } from "./layout.js";
 import { formatAge, type loadQueue, type QueueFilter } from "./queue.js";
@@ -676,3 +677,166 @@ export const AuditPage: FC<{
     </table>
   </Layout>
 );
+
+export const DecisionsPage: FC<{
+  reviewer: Reviewer;
+  csrf: string;
+  hits: RuleHits[];
+  recent: RecentDecision[];
+  overrides: Override[];
+  filter: { rule?: string; revision?: string; by?: "policy" | "reviewer" };
+  activeRevision: string;
+}> = ({ reviewer, csrf, hits, recent, overrides, filter, activeRevision }) => {
+  const flows = new Map<string, number>();
+  for (const o of overrides) {
+    const k = `${o.policyAction} → ${o.reviewerAction}`;
+    flows.set(k, (flows.get(k) ?? 0) + 1);
+  }
+  return (
+    <Layout title="Decisions" reviewer={reviewer} csrf={csrf}>
+      <h1>Decisions</h1>
+      <h2>Reviewer decisions against the policy</h2>
+      <p class="muted">
+        The policy's decision beside the latest reviewer decision on the same upload — the pairs{" "}
+        <code>earmark policy replay</code> measures agreement on, and{" "}
+        <code>earmark policy cases --from-overrides</code> turns into test cases.
+      </p>
+      {overrides.length === 0 ? (
+        <p>No reviewer has decided an upload yet.</p>
+      ) : (
+        <>
+          <p class="counts">
+            {[...flows.entries()].map(([k, n]) => (
+              <span>
+                <b>{n}</b> {k}
+              </span>
+            ))}
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>Upload</th>
+                <th>Policy</th>
+                <th>Reviewer</th>
+                <th>When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {overrides.map((o) => (
+                <tr>
+                  <td>
+                    <a href={`/review/items/${o.uploadId}`}>{o.title ?? o.uploadId}</a>
+                  </td>
+                  <td>
+                    <b>{o.policyAction}</b> ({o.policyRules.join(", ") || "no rule"}){" "}
+                    <code>{o.policyRevision}</code>
+                  </td>
+                  <td>
+                    <b>{o.reviewerAction}</b>
+                    {o.reviewerLabels.length ? ` (${o.reviewerLabels.join(", ")})` : ""} by {o.decidedBy}
+                  </td>
+                  <td>{time(o.decidedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <h2>Rule hits by bundle revision</h2>
+      {hits.length === 0 ? <p>No rule has matched yet.</p> : null}
+      {hits.map((h) => (
+        <section class="card">
+          <p>
+            Revision <code>{h.revision}</code>
+            {h.revision === activeRevision ? " (active)" : ""}
+            {h.gitCommit ? (
+              <>
+                {" "}
+                git <code>{h.gitCommit.slice(0, 12)}</code>
+              </>
+            ) : null}
+            {h.revisionCreatedAt ? `, first decided ${time(h.revisionCreatedAt)}` : ""} —{" "}
+            <a href={`/review/decisions?revision=${h.revision}`}>its decisions</a>
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>Rule</th>
+                <th>Mode</th>
+                <th class="num">Hits</th>
+              </tr>
+            </thead>
+            <tbody>
+              {h.rules.map((r) => (
+                <tr>
+                  <td>
+                    <a href={`/review/decisions?rule=${r.ruleId}`}>{r.ruleId}</a>
+                  </td>
+                  <td>
+                    {r.mode === "shadow" ? <span class="pill">shadow (never enforced)</span> : "enforced"}
+                  </td>
+                  <td class="num">{r.hits}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ))}
+      <h2>Recent decisions</h2>
+      <form class="filters" method="get" action="/review/decisions">
+        <label>
+          Rule
+          <input name="rule" value={filter.rule ?? ""} />
+        </label>
+        <label>
+          Revision
+          <input name="revision" value={filter.revision ?? ""} />
+        </label>
+        <Select
+          name="by"
+          label="Decided by"
+          value={filter.by}
+          options={[
+            ["policy", "the policy"],
+            ["reviewer", "a reviewer"],
+          ]}
+        />
+        <button class="secondary" type="submit">
+          Filter
+        </button>
+        <a href="/review/decisions">Clear</a>
+      </form>
+      <table>
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Upload</th>
+            <th>Decision</th>
+            <th>By</th>
+            <th>Rules that matched</th>
+            <th>Revision</th>
+          </tr>
+        </thead>
+        <tbody>
+          {recent.map((d) => (
+            <tr>
+              <td>{time(d.createdAt)}</td>
+              <td>
+                <a href={`/review/items/${d.uploadId}`}>{d.title ?? d.uploadId}</a>
+              </td>
+              <td>
+                <b>{d.action}</b>
+                {d.labels.length ? ` (${d.labels.join(", ")})` : ""}
+              </td>
+              <td>{d.decidedBy}</td>
+              <td>{d.matched.join(", ") || "—"}</td>
+              <td>
+                <code>{d.policyRevision}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Layout>
+  );
+};

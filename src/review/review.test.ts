@@ -11,6 +11,9 @@ import { createApp } from "../app.js";
 import { reviewAudit, reviewTasks, webhookDeliveries } from "../db/schema/index.js";
 import { startWorker } from "../jobs/kinds.js";
 import type { Worker } from "../jobs/worker.js";
+import { loadPolicyBundle } from "../policy/bundle.js";
+import { formatCases, overrideCases } from "../policy/cases.js";
+import { runPolicyTests } from "../policy/test-runner.js";
 import { createEndpoint } from "../webhooks/endpoints.js";
 
 describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
@@ -363,5 +366,45 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     const nowhere = await s.get("/review/nowhere");
     expect(nowhere.res.status).toBe(404);
     expect(nowhere.html).toContain("There is no dashboard page at GET /review/nowhere.");
+  });
+
+  it("shows decisions by rule and revision and the reviewer overrides, which become policy test cases", async () => {
+    const rejected = (await db().select().from(reviewAudit).where(eq(reviewAudit.action, "reject")))[0]!
+      .uploadId!;
+    const s = await signedIn("alice@example.org");
+    const page = await s.get("/review/decisions");
+    expect(page.res.status).toBe(200);
+    expect(page.html).toMatch(/<b>\d+<\/b> review → reject/);
+    expect(page.html).toContain('<a href="/review/decisions?rule=hold-me">hold-me</a>');
+    expect(page.html).toContain("reviewer:alice@example.org");
+    const byReviewers = await s.get("/review/decisions?by=reviewer");
+    const recent = byReviewers.html.slice(byReviewers.html.indexOf("<h2>Recent decisions</h2>"));
+    expect(recent).toContain("<td>reviewer:bob@example.org</td>");
+    expect(recent).not.toContain("<td>policy</td>");
+
+    const cases = await overrideCases(db());
+    const reject = cases.find((c) => c.name.includes(rejected))!;
+    expect(reject.expect).toEqual({ action: "reject" });
+    expect(reject.input.upload.title).toMatch(/^hold me: /);
+    const labelled = cases.find((c) => c.expect.action === "label")!;
+    expect(labelled.expect.labels).toEqual(["ai-assisted-voice"]);
+
+    // Against the bundle the reviewers overrode, the cases fail on the decision alone (their inputs are valid)…
+    const file = formatCases(cases);
+    const overridden = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE, "overrides.yaml": file });
+    const before = runPolicyTests(await loadPolicyBundle(overridden));
+    const mine = (r: { test: { name: string } }) => r.test.name.startsWith("reviewer:");
+    const results = before.results.filter(mine);
+    expect(results).toHaveLength(cases.length);
+    for (const r of results) {
+      expect(r.failures[0]).toBe(`expected action ${r.test.expect.action}, got review`);
+      expect(r.failures.slice(1).every((f) => f.startsWith("expected labels"))).toBe(true);
+    }
+    // …and without the rule that held them, the approval without labels passes.
+    const without = await shippedBundleWith({ "overrides.yaml": file });
+    const after = runPolicyTests(await loadPolicyBundle(without)).results.filter(mine);
+    expect(after.find((r) => r.test.expect.action === "allow")?.passed).toBe(true);
+    await rm(overridden, { recursive: true, force: true });
+    await rm(without, { recursive: true, force: true });
   });
 });

@@ -23,10 +23,11 @@ import {
   sameSecret,
   startSession,
 } from "./auth.js";
+import { recentDecisions, reviewerOverrides, ruleHitsByRevision } from "./decisions.js";
 import { type ReviewEnv, ReviewError } from "./http.js";
 import { loadItem } from "./item.js";
 import { ErrorPage, html } from "./layout.js";
-import { AuditPage, ItemPage, LoginPage, QueuePage } from "./pages.js";
+import { AuditPage, DecisionsPage, ItemPage, LoginPage, QueuePage } from "./pages.js";
 import { loadQueue, type QueueFilter } from "./queue.js";
 
 type Body = Record<string, string | File | (string | File)[]>;
@@ -308,6 +309,35 @@ export function createReviewApp() {
     const body = (await c.req.parseBody({ all: true })) as Body;
     await escalateUpload(c.get("deps"), c.get("reviewer"), id, { note: note(body) });
     return c.redirect("/review?done=escalated", 303);
+  });
+
+  review.get("/decisions", async (c) => {
+    const deps = c.get("deps");
+    const db = deps.database.db;
+    const q = c.req.query();
+    const filter = {
+      rule: q.rule?.trim() || undefined,
+      revision: q.revision?.trim() || undefined,
+      by: q.by === "policy" || q.by === "reviewer" ? q.by : undefined,
+    } as const;
+    const [hits, recent, overrides] = await Promise.all([
+      ruleHitsByRevision(db),
+      recentDecisions(db, filter, 100),
+      reviewerOverrides(db, { limit: 100 }),
+    ]);
+    return c.html(
+      html(
+        <DecisionsPage
+          reviewer={c.get("reviewer")}
+          csrf={c.get("session").csrfSecret}
+          hits={hits}
+          recent={recent}
+          overrides={overrides}
+          filter={filter}
+          activeRevision={deps.policy.revision}
+        />,
+      ),
+    );
   });
 
   review.get("/audit", requireAdmin, async (c) => {
