@@ -1,7 +1,7 @@
 /**
  * The review dashboard in a real browser: Debian's Chromium (/usr/bin/chromium) driven by playwright-core
  * against a real server on a socket, with a held upload. Screenshots of the queue and of an item at 1280×800
- * go to EARMARK_SCREENSHOT_DIR (default: a temporary directory, printed).
+ * are kept in EARMARK_SCREENSHOT_DIR/<driver> when it is set (otherwise taken in a temporary directory and deleted).
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -13,19 +13,21 @@ import { UploadRecord } from "../src/api/uploads/schemas.js";
 import { loadConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
 import { encodeWav, makeMusic } from "./harness/audio.js";
+import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
 import { eventually, multipart } from "./harness/http.js";
 import { HOLD_RULE, shippedBundleWith } from "./harness/policy.js";
 import { makeReviewer, PASSWORD } from "./harness/review.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
-describe("review dashboard in Chromium", () => {
+describe.each(DRIVERS)("review dashboard in Chromium (%s)", (driver) => {
   let dir: string;
   let policyDir: string;
   let shots: string;
   let server: RunningServer;
   let browser: Browser;
   let key = "";
+  let dropDatabase: (() => Promise<void>) | undefined;
   let uploadId = "";
   const pageErrors: string[] = [];
 
@@ -35,13 +37,20 @@ describe("review dashboard in Chromium", () => {
         `${CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium); .ci/run does.`,
       );
     dir = await mkdtemp(path.join(os.tmpdir(), "earmark-browser-"));
-    shots = process.env.EARMARK_SCREENSHOT_DIR ?? path.join(dir, "screenshots");
+    shots = path.join(process.env.EARMARK_SCREENSHOT_DIR ?? path.join(dir, "screenshots"), driver);
     await mkdir(shots, { recursive: true });
     policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
+    let databaseUrl = "";
+    if (driver === "postgres") {
+      const pg = await freshPostgresDatabase();
+      databaseUrl = pg.url;
+      dropDatabase = pg.drop;
+    }
     const lines: string[] = [];
     server = await startServer(
       loadConfig({
         EARMARK_DATA_DIR: path.join(dir, "data"),
+        DATABASE_URL: databaseUrl,
         PORT: "0",
         LOG_LEVEL: "silent",
         EARMARK_POLICY_DIR: policyDir,
@@ -76,10 +85,9 @@ describe("review dashboard in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await dropDatabase?.();
     if (policyDir) await rm(policyDir, { recursive: true, force: true });
     if (dir) await rm(dir, { recursive: true, force: true });
-    if (shots && !process.env.EARMARK_SCREENSHOT_DIR)
-      process.stdout.write(`(screenshots were in ${shots})\n`);
   });
 
   async function record() {
@@ -94,6 +102,9 @@ describe("review dashboard in Chromium", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     page.on("pageerror", (err) => pageErrors.push(`${email}: ${err.message}`));
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) pageErrors.push(`${email}: ${m.text()}`);
+    });
     await page.goto(`${server.url}/review`);
     expect(new URL(page.url()).pathname).toBe("/review/login");
     await page.getByLabel("Email").fill(email);
@@ -126,11 +137,15 @@ describe("review dashboard in Chromium", () => {
       autoplay: false,
       paused: true,
     });
+    // Play it as a person does: a click on the player's play button (a user gesture, so its audio graph runs).
+    const box = (await audio.boundingBox())!;
+    await audio.click({ position: { x: 24, y: box.height / 2 } });
     const played = await audio.evaluate(async (a: HTMLAudioElement) => {
-      a.muted = true;
-      await a.play();
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`still at ${a.currentTime} s`)), 15_000);
+        const t = setTimeout(
+          () => reject(new Error(`still at ${a.currentTime} s, paused: ${a.paused}`)),
+          15_000,
+        );
         const check = () => {
           if (a.currentTime <= 0.2) return void setTimeout(check, 50);
           clearTimeout(t);
@@ -139,9 +154,12 @@ describe("review dashboard in Chromium", () => {
         check();
       });
       a.pause();
-      return { duration: a.duration, error: a.error?.message ?? null };
+      return { duration: a.duration, error: a.error?.message ?? null, gain: Number(a.dataset.normalised) };
     });
     expect(played.error).toBeNull();
+    // Played at −23 LUFS: the gain is what the measured loudness calls for (boosts capped at +12 dB).
+    const lufs = (await record()).signals.stats!.data.integratedLoudnessLufs!;
+    expect(played.gain).toBeCloseTo(10 ** (Math.min(12, -23 - lufs) / 20), 2);
     expect(played.duration).toBeCloseTo(4, 1);
 
     // A second reviewer sees the claim and cannot decide.
@@ -161,7 +179,9 @@ describe("review dashboard in Chromium", () => {
     expect(forged.status).toBe(403);
     expect(forged.text).toContain("security token (CSRF)");
 
-    // `a` takes the focus to the approval form; tick a label and approve.
+    // `a` takes the focus to the approval form (Chromium keeps keys pressed on a focused player to the player,
+    // so the focus leaves it first, as a click elsewhere does); tick a label and approve.
+    await alice.getByRole("heading", { name: "Decide" }).click();
     await alice.keyboard.press("a");
     await expect(alice.evaluate(() => document.activeElement?.closest("form")?.id ?? null)).resolves.toBe(
       "approve",
@@ -189,6 +209,9 @@ describe("review dashboard in Chromium", () => {
       /alice@example\.org.*approve.*held → decided: label \(ai-assisted-voice\)/,
     );
     await bob.screenshot({ path: path.join(shots, "audit.png") });
+    await bob.goto(`${server.url}/review/decisions`);
+    await bob.getByRole("heading", { name: "Decisions", exact: true }).waitFor();
+    await bob.screenshot({ path: path.join(shots, "decisions.png") });
 
     expect(pageErrors).toEqual([]);
   }, 180_000);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import type { Reviewer } from "../db/schema/index.js";
@@ -56,8 +57,44 @@ document.addEventListener("keydown", (e) => {
   form.querySelector("input:not([type=hidden]),select,textarea,button:not([disabled])")?.focus();
   e.preventDefault();
 });
-for (const audio of document.querySelectorAll("audio[data-volume]")) audio.volume = Number(audio.dataset.volume);
+// Loudness: the upload's measured loudness brought to the target by a gain (at most +12 dB), then a limiter
+// so peaks stay below full scale. Built on the first play, which is a user gesture, so the AudioContext runs.
+for (const audio of document.querySelectorAll("audio[data-gain-db]")) {
+  audio.addEventListener("play", () => {
+    if (audio.dataset.normalised) return;
+    const ctx = new AudioContext();
+    const gain = ctx.createGain();
+    gain.gain.value = 10 ** (Number(audio.dataset.gainDb) / 20);
+    const limiter = ctx.createDynamicsCompressor();
+    limiter.threshold.value = -1;
+    limiter.knee.value = 0;
+    limiter.ratio.value = 20;
+    limiter.attack.value = 0.002;
+    limiter.release.value = 0.1;
+    ctx.createMediaElementSource(audio).connect(gain).connect(limiter).connect(ctx.destination);
+    ctx.resume();
+    audio.dataset.normalised = gain.gain.value.toFixed(3);
+  });
+}
 `;
+
+const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+
+/**
+ * The dashboard's Content-Security-Policy: only its own inline style and script (by hash), media and forms
+ * from this origin, and no framing — a page with Approve buttons must not be clickjacked.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `script-src ${sha256(KEYS_SCRIPT)}`,
+  `style-src ${sha256(CSS)}`,
+  "media-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
 
 export const Csrf: FC<{ token: string }> = ({ token }) => (
   <input type="hidden" name={CSRF_FIELD} value={token} />

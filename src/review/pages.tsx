@@ -9,6 +9,10 @@ import type { ItemView } from "./item.js";
 import { Csrf, Layout } from "./layout.js";
 import { formatAge, type loadQueue, type QueueFilter } from "./queue.js";
 
+/** Every item plays at this loudness (EBU R128's −23 LUFS), quiet ones raised by at most MAX_BOOST_DB. */
+const LISTENING_LUFS = -23;
+const MAX_BOOST_DB = 12;
+
 const fmt = (v: number | null | undefined, digits: number, unit = "") =>
   v === null || v === undefined ? "—" : `${v.toFixed(digits)}${unit}`;
 const pct = (v: number | null | undefined) =>
@@ -231,9 +235,9 @@ export const ItemPage: FC<{
   const proposed = new Set(item.policy?.decision.labels ?? []);
   // The reject form starts on the rule that held the upload.
   const heldFor = item.policy?.decision.reasons.find((r) => reasons.some((x) => x.id === r.ruleId))?.ruleId;
-  // Attenuate loud audio towards −23 LUFS for listening; a browser cannot amplify past 1, so quiet audio stays.
+  // Playback at the same loudness for every item: gain towards the target, boosts capped (see layout.tsx).
   const lufs = stats?.integratedLoudnessLufs ?? null;
-  const volume = lufs === null ? 1 : Math.min(1, 10 ** ((-23 - lufs) / 20));
+  const gainDb = lufs === null ? 0 : Math.min(MAX_BOOST_DB, LISTENING_LUFS - lufs);
   const ageS = task ? (Date.now() - task.createdAt.getTime()) / 1000 : 0;
   const trace = item.policy?.trace;
   const matched = trace?.rules.filter((r) => r.matched) ?? [];
@@ -292,15 +296,13 @@ export const ItemPage: FC<{
               controls
               preload="none"
               src={`/review/items/${u.id}/audio`}
-              data-volume={volume.toFixed(3)}
+              data-gain-db={gainDb.toFixed(2)}
             />
             <p class="muted">
-              The original upload. Playback volume{" "}
-              {lufs === null ? "unchanged" : `set to ${(volume * 100).toFixed(0)} %`} (
+              The original upload, played at {LISTENING_LUFS} LUFS:{" "}
               {lufs === null
-                ? "no loudness measured"
-                : `measured ${lufs.toFixed(1)} LUFS, aiming at −23 LUFS`}
-              ).
+                ? "no loudness was measured, so it plays as it is."
+                : `measured ${lufs.toFixed(1)} LUFS, so ${gainDb >= 0 ? "+" : ""}${gainDb.toFixed(1)} dB${gainDb === MAX_BOOST_DB ? " (the most it is raised)" : ""}, with a limiter below full scale.`}
             </p>
           </section>
           <section class="card">

@@ -26,7 +26,7 @@ import {
 import { recentDecisions, reviewerOverrides, ruleHitsByRevision } from "./decisions.js";
 import { type ReviewEnv, ReviewError } from "./http.js";
 import { loadItem } from "./item.js";
-import { ErrorPage, html } from "./layout.js";
+import { CONTENT_SECURITY_POLICY, ErrorPage, html } from "./layout.js";
 import { AuditPage, DecisionsPage, ItemPage, LoginPage, QueuePage } from "./pages.js";
 import { loadQueue, type QueueFilter } from "./queue.js";
 
@@ -138,6 +138,14 @@ export function createReviewApp() {
       ),
       500,
     );
+  });
+
+  review.use("*", async (c, next) => {
+    await next();
+    c.header("content-security-policy", CONTENT_SECURITY_POLICY);
+    c.header("x-frame-options", "DENY");
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "same-origin");
   });
 
   review.get("/login", (c) => {
