@@ -127,6 +127,10 @@ describe.each(DRIVERS)("review dashboard in Chromium (%s)", (driver) => {
     await alice.getByRole("heading", { name: "hold me: Browser song" }).waitFor();
     expect(new URL(alice.url()).pathname).toBe(`/review/items/${uploadId}`);
     await alice.getByText("Claimed by you until").waitFor();
+    const waveform = alice.getByRole("img", { name: /^Waveform of the whole upload/ });
+    await expect
+      .poll(() => waveform.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth))
+      .toBe(800);
     await alice.screenshot({ path: path.join(shots, "item.png"), fullPage: false });
 
     // The player does not start by itself; it loads and plays the original when asked.
@@ -161,6 +165,12 @@ describe.each(DRIVERS)("review dashboard in Chromium (%s)", (driver) => {
     const lufs = (await record()).signals.stats!.data.integratedLoudnessLufs!;
     expect(played.gain).toBeCloseTo(10 ** (Math.min(12, -23 - lufs) / 20), 2);
     expect(played.duration).toBeCloseTo(4, 1);
+
+    // A click halfway along the waveform plays from the middle.
+    const wave = (await waveform.boundingBox())!;
+    await waveform.click({ position: { x: wave.width / 2, y: wave.height / 2 } });
+    await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(1.9);
+    await audio.evaluate((a: HTMLAudioElement) => a.pause());
 
     // A second reviewer sees the claim and cannot decide.
     const bob = await signIn("bob@example.org");

@@ -31,7 +31,7 @@ button:disabled{opacity:.45;cursor:not-allowed}textarea{width:100%;min-height:48
 .rule-matched{background:#fff8e1}code{background:#f0f0f3;padding:0 3px;border-radius:3px;font-size:13px}audio{width:100%}
 .login{max-width:380px;margin:60px auto;background:#fff;border:1px solid #e3e3e8;border-radius:8px;padding:20px 24px}
 .login label{display:block;margin:10px 0 2px}.login input{width:100%;padding:6px;font:inherit}.login button{margin-top:14px;width:100%}
-.muted{color:#666;font-size:13px}`;
+.muted{color:#666;font-size:13px}img.waveform{display:block;width:100%;height:96px;margin-top:6px;cursor:pointer;border-radius:4px}`;
 
 /** j/k move through the queue, a/r/e jump to the actions; typing in a field is left alone. */
 const KEYS_SCRIPT = `
@@ -57,6 +57,15 @@ document.addEventListener("keydown", (e) => {
   form.querySelector("input:not([type=hidden]),select,textarea,button:not([disabled])")?.focus();
   e.preventDefault();
 });
+// A click on the waveform plays the item from that point.
+for (const img of document.querySelectorAll("img.waveform")) {
+  img.addEventListener("click", (e) => {
+    const audio = img.closest("section")?.querySelector("audio");
+    if (!audio) return;
+    audio.currentTime = (e.offsetX / img.clientWidth) * Number(img.dataset.duration);
+    audio.play();
+  });
+}
 // Loudness: the upload's measured loudness brought to the target by a gain (at most +12 dB), then a limiter
 // so peaks stay below full scale. Built on the first play, which is a user gesture, so the AudioContext runs.
 for (const audio of document.querySelectorAll("audio[data-gain-db]")) {

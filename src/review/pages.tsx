@@ -298,6 +298,14 @@ export const ItemPage: FC<{
               src={`/review/items/${u.id}/audio`}
               data-gain-db={gainDb.toFixed(2)}
             />
+            {decode ? (
+              <img
+                class="waveform"
+                src={`/review/items/${u.id}/waveform.svg`}
+                alt={`Waveform of the whole upload, ${decode.durationS.toFixed(1)} s; click to play from a point`}
+                data-duration={decode.durationS}
+              />
+            ) : null}
             <p class="muted">
               The original upload, played at {LISTENING_LUFS} LUFS:{" "}
               {lufs === null

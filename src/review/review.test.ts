@@ -108,6 +108,9 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     expect(queue.res.status).toBe(200);
     expect(queue.html).toContain("<h1>Review queue</h1>");
     expect(queue.html).toContain("alice@example.org");
+    expect(queue.res.headers.get("x-frame-options")).toBe("DENY");
+    expect(queue.res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(queue.res.headers.get("cache-control")).toBe("no-store");
 
     // Behind a TLS-terminating proxy the cookie is Secure.
     const tls = session();
@@ -339,7 +342,7 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     await expect(db().execute(sql`delete from review_audit`)).rejects.toThrow();
   });
 
-  it("serves the original audio to reviewers only, with byte ranges", async () => {
+  it("serves the original audio to reviewers only, with byte ranges, and its waveform", async () => {
     const id = await held("Audio song");
     const s = await signedIn("bob@example.org");
     const res = await s.request(`/review/items/${id}/audio`, { headers: { range: "bytes=0-11" } });
@@ -347,6 +350,19 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     expect(res.headers.get("content-type")).toBe("audio/wav");
     expect(new TextDecoder().decode((await res.arrayBuffer()).slice(0, 4))).toBe("RIFF");
     expect((await app.request(`/review/items/${id}/audio`, { headers: creator.auth })).status).toBe(303);
+
+    // The waveform: one column per 1/800 of the recording, min to max of the mono mix; music is not flat.
+    const wave = await s.request(`/review/items/${id}/waveform.svg`);
+    expect(wave.status).toBe(200);
+    expect(wave.headers.get("content-type")).toBe("image/svg+xml");
+    const columns = [...(await wave.text()).matchAll(/M([\d.]+) ([\d.]+)V([\d.]+)/g)].map((m) => ({
+      x: Number(m[1]),
+      top: Number(m[2]),
+      bottom: Number(m[3]),
+    }));
+    expect(columns).toHaveLength(800);
+    expect(columns.every((c) => c.top <= 48 && c.bottom >= 48)).toBe(true);
+    expect(columns.filter((c) => c.bottom - c.top > 10).length).toBeGreaterThan(400); // most of it is not silence
   });
 
   it("signs out: the session stops working", async () => {

@@ -1,9 +1,9 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { parseRange, toWebStream } from "../api/uploads/get-rendition.js";
 import { CONTENT_TYPES } from "../audio/format.js";
-import { AUDIT_ACTIONS, type AuditAction, uploads } from "../db/schema/index.js";
+import { AUDIT_ACTIONS, type AuditAction, signals, uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
 import { ID_PATTERN } from "../ids.js";
 import { BundlePolicyEngine } from "../policy/engine.js";
@@ -29,6 +29,7 @@ import { loadItem } from "./item.js";
 import { CONTENT_SECURITY_POLICY, ErrorPage, html } from "./layout.js";
 import { AuditPage, DecisionsPage, ItemPage, LoginPage, QueuePage } from "./pages.js";
 import { loadQueue, type QueueFilter } from "./queue.js";
+import { waveformSvg } from "./waveform.js";
 
 type Body = Record<string, string | File | (string | File)[]>;
 const field = (body: Body, name: string): string | undefined => {
@@ -283,6 +284,30 @@ export function createReviewApp() {
     }
     headers["content-length"] = String(source.size);
     return c.body(toWebStream(source.stream(0, source.size)), 200, headers);
+  });
+
+  // The peak envelope of the original, drawn once per upload and kept (it never changes) in a small cache.
+  const waveforms = new Map<string, string>();
+  review.get("/items/:id/waveform.svg", async (c) => {
+    const deps = c.get("deps");
+    const id = uploadIdOf(c.req.param("id"));
+    let svg = waveforms.get(id);
+    if (!svg) {
+      const [row] = await deps.database.db.select().from(uploads).where(eq(uploads.id, id));
+      if (!row) throw new ReviewError(404, "No such upload", `There is no upload ${id}.`);
+      const [decoded] = await deps.database.db
+        .select({ data: signals.data })
+        .from(signals)
+        .where(and(eq(signals.uploadId, id), eq(signals.stage, "decode")));
+      const source = row.status === "removed" ? null : await deps.blobs.open(row.blobKey);
+      const facts = decoded?.data as { frames: number; durationS: number } | undefined;
+      if (!source || !facts)
+        throw new ReviewError(404, "No waveform", "This upload has no decoded audio to draw.");
+      svg = await waveformSvg(source, row.probe, { ...facts, maxDurationS: deps.config.limits.maxDurationS });
+      if (waveforms.size >= 64) waveforms.delete(waveforms.keys().next().value!);
+      waveforms.set(id, svg);
+    }
+    return c.body(svg, 200, { "content-type": "image/svg+xml", "cache-control": "private, max-age=3600" });
   });
 
   review.post("/items/:id/approve", async (c) => {
