@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Db } from "../db/client.js";
@@ -124,6 +124,8 @@ export async function startSession(c: Context<ReviewEnv>, reviewer: Reviewer): P
   const deps = c.get("deps");
   const t = token();
   await deps.database.db.transaction(async (tx) => {
+    // Housekeeping: sessions past their expiry are never accepted again; a sign-in clears them away.
+    await tx.delete(reviewerSessions).where(lt(reviewerSessions.expiresAt, sql`now()`));
     await tx.insert(reviewerSessions).values({
       tokenHash: sha256(t),
       reviewerId: reviewer.id,

@@ -173,7 +173,14 @@ export const QueuePage: FC<{
                     <span class="pill">label: {l}</span>
                   ))}
                 </td>
-                <td>{i.accountName}</td>
+                <td>
+                  {i.accountName}
+                  {i.pastRejections > 0 ? (
+                    <div class="muted">
+                      {i.pastRejections} earlier rejection{i.pastRejections === 1 ? "" : "s"}
+                    </div>
+                  ) : null}
+                </td>
                 <td class="num">{i.priority}</td>
                 <td>
                   {formatAge(i.ageS)} {i.overdue ? <span class="pill overdue">overdue</span> : null}

@@ -21,6 +21,8 @@ export interface QueueItem {
   artist: string | null;
   kind: string;
   accountName: string;
+  /** Rejections the account had when this was uploaded. */
+  pastRejections: number;
   priority: number;
   heldAt: Date;
   ageS: number;
@@ -35,11 +37,14 @@ export interface QueueItem {
 export const QUEUE_LIMIT = 500;
 
 /**
- * Open review tasks, most urgent first: highest rule priority, then oldest. Filters narrow the list; the
+ * Open review tasks, most urgent first: highest rule priority; within it, overdue items, then accounts with
+ * past rejections, then the oldest. Filters narrow the list; the
  * counts (by rule, label, kind, overdue) are over the whole view so a reviewer sees what the filters hide.
  */
 export async function loadQueue(db: Db, filter: QueueFilter, slaS: number) {
   const claimer = alias(reviewers, "claimer");
+  const pastRejections = sql<number>`coalesce((select (s.data->>'pastRejections')::int from signals s
+    where s.upload_id = ${reviewTasks.uploadId} and s.stage = 'account'), 0)`;
   const rows = await db
     .select({
       uploadId: reviewTasks.uploadId,
@@ -52,6 +57,7 @@ export async function loadQueue(db: Db, filter: QueueFilter, slaS: number) {
       claimExpiresAt: reviewTasks.claimExpiresAt,
       metadata: uploads.metadata,
       accountName: accounts.name,
+      pastRejections,
       policy: sql<{ reasons: DecisionReason[]; labels: string[] } | null>`(
         select json_build_object('reasons', d.reasons, 'labels', d.labels) from decisions d
         where d.upload_id = ${reviewTasks.uploadId} and d.decided_by = 'policy'
@@ -67,7 +73,15 @@ export async function loadQueue(db: Db, filter: QueueFilter, slaS: number) {
         filter.view === "escalated" ? isNotNull(reviewTasks.escalatedAt) : isNull(reviewTasks.escalatedAt),
       ),
     )
-    .orderBy(desc(reviewTasks.priority), asc(reviewTasks.createdAt), asc(reviewTasks.uploadId))
+    // Rule priority first; within it, items past the SLA, then accounts with rejections behind them (the account
+    // signal as it was at upload time), then the oldest.
+    .orderBy(
+      desc(reviewTasks.priority),
+      desc(sql`${reviewTasks.createdAt} < now() - make_interval(secs => ${slaS})`),
+      desc(pastRejections),
+      asc(reviewTasks.createdAt),
+      asc(reviewTasks.uploadId),
+    )
     .limit(QUEUE_LIMIT);
   const all: QueueItem[] = rows.map((r) => ({
     uploadId: r.uploadId,
@@ -75,6 +89,7 @@ export async function loadQueue(db: Db, filter: QueueFilter, slaS: number) {
     artist: r.metadata.artist ?? null,
     kind: r.metadata.kind,
     accountName: r.accountName,
+    pastRejections: Number(r.pastRejections),
     priority: r.priority,
     heldAt: new Date(r.heldAt),
     ageS: Number(r.ageS),

@@ -56,22 +56,22 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
   }
 
   /** Uploads music with a "hold me" title and waits until the policy held it. */
-  async function held(title: string): Promise<string> {
+  async function held(title: string, auth = creator.auth): Promise<string> {
     const res = await app.request("/v1/uploads", {
       method: "POST",
       body: multipart(encodeWav(makeMusic({ seconds: 3, seed: seed++ })), {
         metadata: { title: `hold me: ${title}` },
       }),
-      headers: creator.auth,
+      headers: auth,
     });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     await worker.idle();
-    expect((await record(id)).status).toBe("held");
+    expect((await record(id, auth)).status).toBe("held");
     return id;
   }
-  async function record(id: string) {
-    const res = await app.request(`/v1/uploads/${id}`, { headers: creator.auth });
+  async function record(id: string, auth = creator.auth) {
+    const res = await app.request(`/v1/uploads/${id}`, { headers: auth });
     expect(res.status).toBe(200);
     return UploadRecord.parse(await res.json());
   }
@@ -191,6 +191,35 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     );
     expect(crossSession.status).toBe(403);
     expect((await record(id)).status).toBe("held");
+  });
+
+  it("orders the queue by rule priority, then overdue items, then accounts with past rejections, then age", async () => {
+    const repeat = await t.account();
+    const clean = await t.account();
+    const bob = await signedIn("bob@example.org");
+    const first = await held("Repeat one", repeat.auth);
+    await bob.get(`/review/items/${first}`);
+    expect((await bob.post(`/review/items/${first}/reject`, { reason: "hold-me" })).status).toBe(303);
+    const older = await held("Clean one", clean.auth);
+    const newer = await held("Repeat two", repeat.auth); // its account had a rejection when it came in
+    const position = async () => {
+      const { html } = await bob.get("/review");
+      return {
+        older: html.indexOf(`/review/items/${older}"`),
+        newer: html.indexOf(`/review/items/${newer}"`),
+      };
+    };
+    let p = await position();
+    expect(p.newer).toBeGreaterThan(0);
+    expect(p.newer).toBeLessThan(p.older);
+    expect((await bob.get("/review")).html).toContain("1 earlier rejection");
+    // Past the SLA (1 h in this suite), the clean account's item comes first.
+    await db()
+      .update(reviewTasks)
+      .set({ createdAt: sql`now() - interval '2 hours'` })
+      .where(eq(reviewTasks.uploadId, older));
+    p = await position();
+    expect(p.older).toBeLessThan(p.newer);
   });
 
   it("claims an item for the reviewer who opens it; another sees who has it; claims expire", async () => {
