@@ -402,6 +402,44 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     expect((await app.request("/review", { headers: { cookie } })).status).toBe(303);
   });
 
+  it("shows the creator's disclosure, the audio statistics and the account context in words", async () => {
+    const res = await app.request("/v1/uploads", {
+      method: "POST",
+      body: multipart(encodeWav(makeMusic({ seconds: 3, seed: seed++ })), {
+        metadata: {
+          title: "hold me: Disclosed song",
+          kind: "podcast",
+          disclosure: {
+            roles: { voice: "generated", lyrics: "assisted" },
+            tools: [{ name: "SomeTTS", version: "2" }],
+            voiceClone: { isClone: true, of: "Narrator X", consentRef: "contract-17" },
+            trainingMining: "notAllowed",
+          },
+        },
+      }),
+      headers: creator.auth,
+    });
+    const { id } = (await res.json()) as { id: string };
+    await worker.idle();
+    const s = await signedIn("alice@example.org");
+    const { html } = await s.get(`/review/items/${id}`);
+    const text = html
+      .replace(/<[^>]+>/g, " ")
+      .replace(/&#39;/g, "'")
+      .replace(/\s+/g, " ");
+    // The labels the policy proposed are ticked on the approval form.
+    for (const label of ["ai-generated-voice", "ai-assisted-lyrics", "voice-clone"])
+      expect(html).toContain(`value="${label}" checked=""`);
+    expect(text).toContain("Creator's AI disclosure voice generated lyrics assisted Tools SomeTTS 2");
+    expect(text).toContain(
+      "Voice clone yes, of Narrator X; consent: contract-17 Training / mining notAllowed",
+    );
+    const stats = (await record(id)).signals.stats!.data;
+    expect(text).toContain(`Loudness ${stats.integratedLoudnessLufs!.toFixed(1)} LUFS`);
+    expect(text).toMatch(/Account age \d+\.\d days Uploads in the hour \/ day \d+ \/ \d+/);
+    expect(text).toContain("Kind podcast");
+  });
+
   it("answers unknown dashboard pages and ids with readable HTML", async () => {
     const s = await signedIn("alice@example.org");
     const missing = await s.get("/review/items/upl_00000000000000000000000000");
