@@ -8,6 +8,7 @@ import { registerSystemRoutes } from "./api/system.js";
 import { registerUploadRoutes } from "./api/uploads/index.js";
 import { registerWebhookRoutes } from "./api/webhooks/index.js";
 import type { Deps } from "./deps.js";
+import { createReviewApp } from "./review/routes.js";
 
 export const API_VERSION = "0.1.0";
 
@@ -30,6 +31,8 @@ export function createApp(deps: Deps) {
   registerUploadRoutes(app);
   registerWebhookRoutes(app);
   registerPolicyRoutes(app);
+  // The review dashboard: HTML pages behind reviewer sessions; API keys do not open it.
+  app.route("/review", createReviewApp());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -11,6 +11,7 @@ import { CliError, configFromEnv, json, withDatabase } from "./cli/context.js";
 import { registerFingerprintCommands } from "./cli/fingerprint.js";
 import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
+import { registerReviewerCommands } from "./cli/reviewers.js";
 import { registerUploadCommands } from "./cli/uploads.js";
 import { registerWebhookCommands } from "./cli/webhooks.js";
 import { envSchema, shownValue } from "./config.js";
@@ -215,6 +216,7 @@ registerPolicyCommands(program);
 registerWebhookCommands(program);
 registerUploadCommands(program);
 registerFingerprintCommands(program);
+registerReviewerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

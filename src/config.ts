@@ -148,6 +148,13 @@ export const envSchema = z.object({
   EARMARK_C2PA_MAX_BYTES: bytes("256MiB").describe(
     "Largest file whose C2PA manifest is read or signed (the WASM memory grows to about 7× the largest file).",
   ),
+  EARMARK_REVIEW_SLA: seconds("24h").describe(
+    "How long a held upload may wait for a reviewer before the review queue marks it overdue.",
+  ),
+  EARMARK_REVIEW_CLAIM: seconds("15m").describe(
+    "How long opening an item in the review dashboard claims it for that reviewer.",
+  ),
+  EARMARK_REVIEW_SESSION: seconds("12h").describe("How long a review dashboard sign-in lasts."),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -188,6 +195,7 @@ export interface Config {
     trustAnchors: string | null;
     maxBytes: number;
   };
+  review: { slaS: number; claimS: number; sessionS: number };
   logLevel: string;
 }
 
@@ -253,6 +261,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       key: e.EARMARK_C2PA_KEY ?? null,
       trustAnchors: e.EARMARK_C2PA_TRUST_ANCHORS ?? null,
       maxBytes: e.EARMARK_C2PA_MAX_BYTES,
+    },
+    review: {
+      slaS: e.EARMARK_REVIEW_SLA,
+      claimS: e.EARMARK_REVIEW_CLAIM,
+      sessionS: e.EARMARK_REVIEW_SESSION,
     },
     logLevel: e.LOG_LEVEL,
   };

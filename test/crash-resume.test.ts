@@ -120,7 +120,11 @@ describe.each(DRIVERS.filter((d) => d === "postgres"))("a worker process killed 
         return row?.status === "decided" ? row.status : undefined;
       }, "the upload to be decided after the crash");
       expect(status).toBe("decided");
-      const [job] = await deps.database.db.select().from(jobs).where(eq(jobs.kind, "process-upload"));
+      // The worker marks the job done after the decision's transaction commits: wait for that too.
+      const job = await eventually(async () => {
+        const [row] = await deps.database.db.select().from(jobs).where(eq(jobs.kind, "process-upload"));
+        return row?.status === "running" ? undefined : row;
+      }, "the job to finish");
       expect(job).toMatchObject({ status: "done", attempts: 2 });
       expect(job?.lastError).toMatch(/attempt 1 stopped without finishing/);
     } finally {

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { formatProblem, loadPolicyBundle, type PolicyBundle, PolicyBundleError } from "../policy/bundle.js";
+import { formatCases, overrideCases } from "../policy/cases.js";
 import { describePolicyInput } from "../policy/cel-schema.js";
 import { explainUpload } from "../policy/explain.js";
 import { formatReplay, replayPolicy } from "../policy/replay.js";
@@ -143,6 +144,30 @@ export function registerPolicyCommands(program: Command): void {
           const text = await explainUpload(db, uploadId);
           if (!text) throw new CliError(`No upload ${uploadId}.`);
           process.stdout.write(`${text}\n`);
+        },
+        { readOnly: true },
+      );
+    });
+
+  policy
+    .command("cases")
+    .description("Write reviewer overrides as policy test cases (YAML `tests:` for a bundle directory)")
+    .requiredOption("--from-overrides", "cases from uploads a reviewer decided differently from the policy")
+    .option("--since <duration>", "only reviewer decisions from this far back (30d, 12h, 90m)", duration)
+    .option("--limit <n>", "at most this many cases", (v) => Number.parseInt(v, 10))
+    .action(async (opts: { since?: number; limit?: number }) => {
+      await withDatabase(
+        configFromEnv(),
+        "policy cases",
+        async ({ db }) => {
+          const cases = await overrideCases(db, {
+            since: opts.since ? new Date(Date.now() - opts.since) : undefined,
+            limit: opts.limit,
+          });
+          process.stdout.write(formatCases(cases));
+          process.stderr.write(
+            `${cases.length} case${cases.length === 1 ? "" : "s"} from reviewer overrides.\n`,
+          );
         },
         { readOnly: true },
       );

@@ -21,7 +21,7 @@ import { loadUploadRecord } from "../uploads/record.js";
 import { deliveryAttempts, emitEvent } from "../webhooks/endpoints.js";
 import { analyseTogether } from "./analyse.js";
 import type { Decision } from "./decide.js";
-import { renderUpload } from "./render.js";
+import { type RenditionDraft, renderUpload } from "./render.js";
 import { SIGNAL_SCHEMAS, type Signals } from "./signals.js";
 import type { UploadFacts } from "./stage.js";
 
@@ -163,15 +163,7 @@ export async function processUpload(
   // rendering must not store another revision's rules in its place. Once stored, not sent again.
   const known = storedRevisions(db);
   const revision = known.has(decision.policyRevision) ? null : deps.policy.describe();
-  const rendition =
-    decision.action === "allow" || decision.action === "label"
-      ? await renderUpload(
-          deps.blobs,
-          { upload: facts, originalKey: row.blobKey, decision },
-          deps.renderSteps,
-          ctx,
-        )
-      : null;
+  const rendition = await renderFor(deps, row, decision, ctx);
   const status = decision.action === "review" ? "held" : "decided";
 
   await db.transaction(async (tx) => {
@@ -186,34 +178,76 @@ export async function processUpload(
       log.info("upload was finished or removed meanwhile; this decision is dropped");
       return;
     }
-    await tx.insert(decisions).values({
-      id: newId("dec"),
-      uploadId,
-      action: decision.action,
-      labels: decision.labels,
-      reasons: decision.reasons,
-      policyRevision: decision.policyRevision,
-      trace: decision.trace ?? null,
-      decidedBy: "policy",
-    });
     if (revision) await tx.insert(policyRevisions).values(revision).onConflictDoNothing();
     await countRuleHits(tx, decision);
-    if (rendition) {
-      await tx
-        .insert(renditions)
-        .values({ uploadId, ...rendition })
-        .onConflictDoUpdate({ target: renditions.uploadId, set: { ...rendition, createdAt: sql`now()` } });
-    }
-    if (status === "held") {
-      await tx.insert(reviewTasks).values({ uploadId, priority: decision.priority }).onConflictDoNothing();
-    }
-    const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
-    await emitEvent(tx, row.accountId, status === "held" ? "upload.held" : "upload.decided", record!, {
-      maxAttempts: deliveryAttempts(deps.config),
-    });
+    await commitDecision(tx, deps, { row, decision, decidedBy: "policy", rendition, status });
   });
   if (revision) known.add(revision.revision);
   log.info({ action: decision.action, status }, "upload decided");
+}
+
+/** The rendition an `allow` or `label` decision sends out (null for `review` and `reject`). */
+export async function renderFor(
+  deps: Pick<Deps, "blobs" | "renderSteps">,
+  row: UploadRow,
+  decision: Decision,
+  ctx: { signal: AbortSignal },
+): Promise<RenditionDraft | null> {
+  if (decision.action !== "allow" && decision.action !== "label") return null;
+  return renderUpload(
+    deps.blobs,
+    { upload: uploadFacts(row), originalKey: row.blobKey, decision },
+    deps.renderSteps,
+    ctx,
+  );
+}
+
+/**
+ * The consequences of a decision, inside the caller's transaction (after it set the upload's `status`): the
+ * decision row, the rendition row, the review task (opened when held, closed otherwise) and the webhook.
+ * The policy's decisions (`decidedBy: "policy"`) and reviewers' (`reviewer:<email>`) both go through here.
+ */
+export async function commitDecision(
+  tx: Tx,
+  deps: Pick<Deps, "baseUrl" | "config">,
+  input: {
+    row: Pick<UploadRow, "id" | "accountId">;
+    decision: Decision;
+    decidedBy: string;
+    rendition: RenditionDraft | null;
+    status: "held" | "decided";
+  },
+): Promise<void> {
+  const { row, decision, rendition, status } = input;
+  const uploadId = row.id;
+  await tx.insert(decisions).values({
+    id: newId("dec"),
+    uploadId,
+    action: decision.action,
+    labels: decision.labels,
+    reasons: decision.reasons,
+    policyRevision: decision.policyRevision,
+    trace: decision.trace ?? null,
+    decidedBy: input.decidedBy,
+  });
+  if (rendition) {
+    await tx
+      .insert(renditions)
+      .values({ uploadId, ...rendition })
+      .onConflictDoUpdate({ target: renditions.uploadId, set: { ...rendition, createdAt: sql`now()` } });
+  }
+  if (status === "held") {
+    await tx.insert(reviewTasks).values({ uploadId, priority: decision.priority }).onConflictDoNothing();
+  } else {
+    await tx
+      .update(reviewTasks)
+      .set({ status: "closed", closedAt: sql`now()`, claimedBy: null, claimExpiresAt: null })
+      .where(and(eq(reviewTasks.uploadId, uploadId), eq(reviewTasks.status, "open")));
+  }
+  const record = await loadUploadRecord(tx, uploadId, deps.baseUrl);
+  await emitEvent(tx, row.accountId, status === "held" ? "upload.held" : "upload.decided", record!, {
+    maxAttempts: deliveryAttempts(deps.config),
+  });
 }
 
 /** Policy revisions whose rules are stored in a database (per database: tests open several in one process). */

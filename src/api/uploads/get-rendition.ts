@@ -41,7 +41,7 @@ export const getRenditionRoute = createRoute({
   },
 });
 
-function toWebStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+export function toWebStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
   const it = iterable[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -4,5 +4,6 @@ export * from "./jobs.js";
 export * from "./pipeline.js";
 export * from "./policies.js";
 export * from "./rate-limits.js";
+export * from "./reviewers.js";
 export * from "./uploads.js";
 export * from "./webhooks.js";

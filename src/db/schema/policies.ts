@@ -26,6 +26,11 @@ export const reviewTasks = pgTable("review_tasks", {
   status: text("status").$type<"open" | "closed">().notNull().default("open"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   closedAt: timestamp("closed_at", { withTimezone: true }),
+  /** The reviewer (id) working on it until `claimExpiresAt`; an expired claim is nobody's. */
+  claimedBy: text("claimed_by"),
+  claimExpiresAt: timestamp("claim_expires_at", { withTimezone: true }),
+  /** Sent on to admins: only admins see and decide it from then on. */
+  escalatedAt: timestamp("escalated_at", { withTimezone: true }),
 });
 
 /** Every bundle revision that decided something, with its rules as they were: what explain and replay read. */
