@@ -1,6 +1,7 @@
 import type { FC } from "hono/jsx";
 import type { AuditRow, Reviewer } from "../db/schema/index.js";
 import { AUDIT_ACTIONS } from "../db/schema/index.js";
+import type { ProvenanceSignal } from "../pipeline/signals.js";
 import { UPLOAD_KINDS } from "../uploads/metadata.js";
 import type { ClaimState, RejectReason } from "./actions.js";
 import type { AuditFilter } from "./audit.js";
@@ -231,7 +232,7 @@ export const ItemPage: FC<{
   flash?: string;
 }> = ({ reviewer, csrf, item, claim, labels, reasons, prev, next, slaS, flash }) => {
   const u = item.upload;
-  const { stats, account, fingerprint, decode } = item.signals;
+  const { stats, account, fingerprint, decode, provenance } = item.signals;
   const d = u.metadata.disclosure;
   const task = claim.task;
   const open = task?.status === "open" && u.status === "held";
@@ -615,13 +616,49 @@ export const ItemPage: FC<{
               <p>No account context.</p>
             )}
             <p class="muted">
-              Not yet analysed by this version: AI-likeness, C2PA and watermark (their stages do not exist
-              yet).
+              Not yet analysed by this version: AI-likeness and watermark (their stages do not exist yet).
             </p>
+          </section>
+          <section class="card">
+            <h2>Content Credentials (C2PA)</h2>
+            {provenance ? (
+              <ProvenancePanel signal={provenance} version={item.signalVersions.provenance} />
+            ) : (
+              <p>Not checked (the upload was analysed before the provenance stage existed).</p>
+            )}
           </section>
         </div>
       </div>
     </Layout>
+  );
+};
+
+/** The C2PA report the upload arrived with: whether it had a manifest, its state, who made and signed it. */
+const ProvenancePanel: FC<{ signal: ProvenanceSignal; version: string | undefined }> = ({
+  signal,
+  version,
+}) => {
+  if (signal.problem) {
+    return (
+      <p>
+        Could not be checked ({signal.problem.code}): {signal.problem.detail}
+      </p>
+    );
+  }
+  if (!signal.present) return <p>The upload carries no C2PA manifest.</p>;
+  const m = signal.activeManifest;
+  return (
+    <Dl
+      rows={[
+        ["State", signal.state ?? "not validated"],
+        ["Failures", signal.statusCodes.join(", ") || null],
+        ["Made by", m?.claimGenerator ?? null],
+        ["Signed by", m?.signer ?? null],
+        ["Actions", m?.actions.join(", ") || null],
+        ["Source types", m?.digitalSourceTypes.map((t) => t.split("/").pop()).join(", ") || null],
+        ["Stage version", version ?? null],
+      ]}
+    />
   );
 };
 

@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, makeMusic } from "../../test/harness/audio.js";
+import { devTrust, simpleManifest } from "../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
 import { multipart } from "../../test/harness/http.js";
 import { HOLD_RULE, shippedBundleWith } from "../../test/harness/policy.js";
@@ -14,6 +15,7 @@ import type { Worker } from "../jobs/worker.js";
 import { loadPolicyBundle } from "../policy/bundle.js";
 import { formatCases, overrideCases } from "../policy/cases.js";
 import { runPolicyTests } from "../policy/test-runner.js";
+import { signAudio } from "../provenance/c2pa/sign.js";
 import { createEndpoint } from "../webhooks/endpoints.js";
 
 describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
@@ -438,6 +440,28 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
     expect(text).toContain(`Loudness ${stats.integratedLoudnessLufs!.toFixed(1)} LUFS`);
     expect(text).toMatch(/Account age \d+\.\d days Uploads in the hour \/ day \d+ \/ \d+/);
     expect(text).toContain("Kind podcast");
+    expect(text).toContain("Content Credentials (C2PA) The upload carries no C2PA manifest.");
+  });
+
+  it("shows the C2PA report of an upload that arrived with a manifest", async () => {
+    const { signer, trust } = await devTrust();
+    const wav = new Uint8Array(encodeWav(makeMusic({ seconds: 3, seed: seed++ })));
+    const signed = await signAudio(wav, "wav", simpleManifest("wav", "hold me: Signed"), signer, trust);
+    const res = await app.request("/v1/uploads", {
+      method: "POST",
+      body: multipart(Buffer.from(signed.bytes), { metadata: { title: "hold me: Signed song" } }),
+      headers: creator.auth,
+    });
+    const { id } = (await res.json()) as { id: string };
+    await worker.idle();
+    const s = await signedIn("alice@example.org");
+    const { html } = await s.get(`/review/items/${id}`);
+    const text = html.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+    // Signed under a root the gateway does not trust: intact, but only valid.
+    expect(text).toContain(
+      "Content Credentials (C2PA) State valid Failures signingCredential.untrusted Made by Earmark test/1 " +
+        "Signed by Earmark test signer Actions c2pa.created Source types trainedAlgorithmicMedia Stage version c2pa-1",
+    );
   });
 
   it("answers unknown dashboard pages and ids with readable HTML", async () => {
