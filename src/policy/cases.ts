@@ -5,6 +5,7 @@ import { signals, uploads } from "../db/schema/index.js";
 import type { Action } from "../pipeline/decide.js";
 import { reviewerOverrides } from "../review/decisions.js";
 import { buildPolicyInput, decisionFacts, type PolicyInput } from "./input.js";
+import { UPLOAD_FACT_COLUMNS } from "./replay.js";
 
 export interface OverrideCase {
   name: string;
@@ -31,16 +32,7 @@ export async function overrideCases(
   );
   if (overrides.length === 0) return [];
   const ids = overrides.map((o) => o.uploadId);
-  const rows = await db
-    .select({
-      id: uploads.id,
-      accountId: uploads.accountId,
-      metadata: uploads.metadata,
-      sizeBytes: uploads.sizeBytes,
-      probe: uploads.probe,
-    })
-    .from(uploads)
-    .where(inArray(uploads.id, ids));
+  const rows = await db.select(UPLOAD_FACT_COLUMNS).from(uploads).where(inArray(uploads.id, ids));
   const cases: OverrideCase[] = [];
   for (const o of overrides) {
     const row = rows.find((r) => r.id === o.uploadId);

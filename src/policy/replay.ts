@@ -40,6 +40,15 @@ interface StoredDecision {
 
 const BATCH = 1000;
 
+/** The upload columns the policy's facts are built from (the full rows would be read and mapped for nothing). */
+export const UPLOAD_FACT_COLUMNS = {
+  id: uploads.id,
+  accountId: uploads.accountId,
+  metadata: uploads.metadata,
+  sizeBytes: uploads.sizeBytes,
+  probe: uploads.probe,
+};
+
 /**
  * Re-evaluates the stored facts of past uploads (their signals, including the account context as it was) with
  * a candidate bundle and says what would change. Reads in batches of 1000 uploads; never writes.
@@ -67,15 +76,8 @@ export async function replayPolicy(
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
 
   while (replayed + skipped < limit) {
-    // Only what the facts need: the full rows (blob keys, failure, …) would be read and mapped for nothing.
     const rows = await db
-      .select({
-        id: uploads.id,
-        accountId: uploads.accountId,
-        metadata: uploads.metadata,
-        sizeBytes: uploads.sizeBytes,
-        probe: uploads.probe,
-      })
+      .select(UPLOAD_FACT_COLUMNS)
       .from(uploads)
       .where(and(gt(uploads.id, cursor), opts.since ? gte(uploads.createdAt, opts.since) : undefined))
       .orderBy(asc(uploads.id))
