@@ -6,6 +6,7 @@ import { registerPolicyRoutes } from "./api/policies/get-policies.js";
 import { notFound, onError, validationHook } from "./api/problem.js";
 import { registerSystemRoutes } from "./api/system.js";
 import { registerUploadRoutes } from "./api/uploads/index.js";
+import { registerVerifyAudio } from "./api/verify/verify-audio.js";
 import { registerWebhookRoutes } from "./api/webhooks/index.js";
 import type { Deps } from "./deps.js";
 import { createReviewApp } from "./review/routes.js";
@@ -29,6 +30,7 @@ export function createApp(deps: Deps) {
 
   registerSystemRoutes(app);
   registerUploadRoutes(app);
+  registerVerifyAudio(app);
   registerWebhookRoutes(app);
   registerPolicyRoutes(app);
   // The review dashboard: HTML pages behind reviewer sessions; API keys do not open it.

@@ -146,6 +146,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       "GET /v1/uploads/{id}/rendition",
       "GET /v1/uploads/{id}/manifest",
       "DELETE /v1/uploads/{id}",
+      "POST /v1/verify",
       "POST /v1/webhooks",
       "GET /v1/webhooks",
       "DELETE /v1/webhooks/{id}",
@@ -322,6 +323,17 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect((await call(`/v1/uploads/${failedId}/manifest`, { headers: alice.auth })).status).toBe(409);
       expect((await call(`/v1/uploads/${id}/manifest`, { headers: bob.auth })).status).toBe(404);
 
+      // Verify: the rendition itself, something that is not audio, nothing.
+      const verify = (body: Uint8Array<ArrayBuffer>) =>
+        call("/v1/verify", {
+          method: "POST",
+          body: new Blob([body]),
+          headers: { ...bob.auth, "content-type": "application/octet-stream" },
+        });
+      expect((await verify(new Uint8Array(await rendition.arrayBuffer()))).status).toBe(200);
+      expect((await verify(new TextEncoder().encode("not audio, only words\n".repeat(10)))).status).toBe(415);
+      expect((await verify(new Uint8Array(0))).status).toBe(422);
+
       // Takedown.
       const takedown = (uploadId: string, headers: Record<string, string>, query = "") =>
         call(`/v1/uploads/${uploadId}${query}`, { method: "DELETE", headers });
@@ -403,6 +415,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect(seen("GET /v1/uploads/{id}/rendition")).toEqual([200, 206, 304, 404, 409, 410, 416]);
       expect(seen("GET /v1/uploads/{id}/manifest")).toEqual([200, 404, 409, 410]);
       expect(seen("DELETE /v1/uploads/{id}")).toEqual([204, 404, 422]);
+      expect(seen("POST /v1/verify")).toEqual([200, 415, 422]);
       expect(seen("POST /v1/webhooks")).toEqual([201, 400, 401, 415, 422]);
       expect(seen("GET /readyz")).toEqual([200, 503]);
 

@@ -1,0 +1,107 @@
+import { createRoute } from "@hono/zod-openapi";
+import { bufferSource } from "../../audio/bytes.js";
+import { ApiError, AudioInputError } from "../../errors.js";
+import { provenanceReadSchema } from "../../provenance/c2pa/read.js";
+import { type VerifyResult, verifyAudio } from "../../provenance/verify.js";
+import { z } from "../../zod.js";
+import type { App } from "../context.js";
+import { problemResponses } from "../problem.js";
+
+const Match = z.object({
+  uploadId: z.string(),
+  accountId: z.string(),
+  score: z.number(),
+  queryCoverage: z.number(),
+  referenceCoverage: z.number(),
+  queryOffsetS: z.number(),
+  referenceOffsetS: z.number(),
+  speedRatio: z.number(),
+  verdict: z.enum(["same-recording", "shared-material"]),
+});
+
+export const VerifyResponse = z
+  .object({
+    c2pa: provenanceReadSchema.describe(
+      "The file's own C2PA manifest, validated against this server's trust anchors.",
+    ),
+    watermark: z.null().describe("Watermark detection; not built yet, always null."),
+    fingerprint: z.object({ algorithmVersion: z.string(), matches: z.array(Match).max(5) }),
+    upload: z
+      .object({
+        uploadId: z.string(),
+        foundBy: z.literal("fingerprint"),
+        match: Match,
+        decision: z.object({
+          action: z.enum(["allow", "label"]),
+          labels: z.array(z.string()),
+          decidedAt: z.string(),
+        }),
+        manifest: z
+          .object({
+            validation: provenanceReadSchema,
+            manifestStore: z.record(z.string(), z.unknown()),
+          })
+          .nullable()
+          .describe(
+            "The distributed rendition's signed manifest store, validated now (null if it carries none).",
+          ),
+      })
+      .nullable()
+      .describe(
+        "The distributed Earmark upload this file is the same recording as — however re-encoded, cut or sped up — " +
+          "with the credentials signed for it; null when it matches none.",
+      ),
+  })
+  .openapi("VerifyResult");
+
+export type VerifyResponse = z.infer<typeof VerifyResponse>;
+
+export const verifyAudioRoute = createRoute({
+  method: "post",
+  path: "/v1/verify",
+  tags: ["Verify"],
+  summary: "Verify a file: its own Content Credentials, and the distributed upload it is",
+  description:
+    "The body is the audio file itself (any format uploads accept), at most `EARMARK_C2PA_MAX_BYTES`. Nothing is " +
+    "stored. Returns the file's C2PA validation and, when its fingerprint matches an upload Earmark distributed " +
+    "(decided `allow` or `label`, not removed) as the same recording, that upload's id, decision and signed " +
+    "manifest — so a copy whose manifest was stripped by a re-encode still leads back to its credentials. " +
+    "`fingerprint.matches` may name uploads of other accounts (ids only).",
+  security: [{ apiKey: [] }],
+  request: {
+    body: {
+      required: true,
+      content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+    },
+  },
+  responses: {
+    200: { description: "The verification.", content: { "application/json": { schema: VerifyResponse } } },
+    ...problemResponses(401, 413, 415, 422, 429),
+  },
+});
+
+export function registerVerifyAudio(app: App) {
+  app.openapi(verifyAudioRoute, async (c) => {
+    const deps = c.get("deps");
+    const max = deps.provenance.maxBytes;
+    const tooLarge = (n: number) =>
+      new ApiError("upload-too-large", `The file is ${n} bytes; files up to ${max} bytes are verified.`, {
+        limitBytes: max,
+      });
+    const declared = Number(c.req.header("content-length") ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > max) throw tooLarge(declared);
+    const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
+    if (bytes.length > max) throw tooLarge(bytes.length);
+    if (bytes.length === 0)
+      throw new ApiError("empty-upload", "The request body is empty; send the audio file.");
+    let result: VerifyResult;
+    try {
+      result = await verifyAudio(deps, bufferSource(bytes));
+    } catch (err) {
+      // Not audio, truncated, corrupt: the same problems an upload of this file would get.
+      if (err instanceof AudioInputError) throw err.toApiError();
+      throw err;
+    }
+    return c.json(result as z.infer<typeof VerifyResponse>, 200);
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * Verifying a file found elsewhere: what its own Content Credentials say, and — when they were stripped by a
+ * re-encode — which distributed Earmark rendition it is, found by fingerprint, with that rendition's signed
+ * manifest. The soft-binding idea of C2PA (find the manifest from the content itself), for audio.
+ *
+ * @module
+ */
+
+import { and, desc, eq, inArray } from "drizzle-orm";
+import type { ByteSource } from "../audio/bytes.js";
+import { decodeAudio } from "../audio/decode/index.js";
+import { AUDIO_FORMATS } from "../audio/format.js";
+import { openAudio } from "../audio/open.js";
+import { decisions, renditions, uploads } from "../db/schema/index.js";
+import type { Deps } from "../deps.js";
+import { FINGERPRINT_ALGORITHM, fingerprintChunks } from "../fingerprint/index.js";
+import { lookupFingerprint, signalMatch } from "../fingerprint/store.js";
+import type { FingerprintSignal } from "../pipeline/signals.js";
+import type { ManifestStoreJson, ProvenanceRead } from "./c2pa/read.js";
+
+/** A distributed upload the file was recognised as, with the credentials Earmark signed for it. */
+export interface RecoveredUpload {
+  uploadId: string;
+  /** How it was found: the file's fingerprint matched this upload as the same recording. */
+  foundBy: "fingerprint";
+  match: FingerprintSignal["matches"][number];
+  decision: { action: "allow" | "label"; labels: string[]; decidedAt: string };
+  /** The rendition's manifest store as signed at distribution, validated now; null if it carries none. */
+  manifest: { validation: ProvenanceRead; manifestStore: ManifestStoreJson } | null;
+}
+
+export interface VerifyResult {
+  /** The file's own C2PA manifest, validated against this server's trust anchors. */
+  c2pa: ProvenanceRead;
+  /** Watermark detection: not built yet (always null). */
+  watermark: null;
+  fingerprint: FingerprintSignal;
+  /** The distributed upload this file is, or null when it matches none. */
+  upload: RecoveredUpload | null;
+}
+
+/**
+ * Verifies audio bytes: reads their manifest, fingerprints them, and looks for a distributed rendition
+ * (an upload decided `allow` or `label`, not removed) of the same recording. Only what a distributed file
+ * already tells its listeners is returned about another account's upload: its id, the decision and labels,
+ * and the signed manifest; never the account.
+ */
+export async function verifyAudio(
+  deps: Pick<Deps, "database" | "blobs" | "provenance" | "config">,
+  source: ByteSource,
+): Promise<VerifyResult> {
+  const limits = { maxDurationS: deps.config.limits.maxDurationS };
+  const probe = await openAudio(source, limits);
+  const { signal: c2pa } = await deps.provenance.read(source, probe.format);
+  const fp = await fingerprintChunks(decodeAudio(source, probe, limits));
+  const matches = (await lookupFingerprint(deps.database.db, fp)).map(signalMatch);
+  const fingerprint: FingerprintSignal = {
+    algorithmVersion: FINGERPRINT_ALGORITHM,
+    matches: matches.slice(0, 5),
+  };
+  const same = matches.filter((m) => m.verdict === "same-recording");
+  return { c2pa, watermark: null, fingerprint, upload: await distributed(deps, same) };
+}
+
+/** The first of the matches (best first) that Earmark distributed, with its signed credentials. */
+async function distributed(
+  deps: Pick<Deps, "database" | "blobs" | "provenance">,
+  same: FingerprintSignal["matches"],
+): Promise<RecoveredUpload | null> {
+  if (same.length === 0) return null;
+  const db = deps.database.db;
+  const rows = await db
+    .select({ id: uploads.id, rendition: renditions })
+    .from(uploads)
+    .innerJoin(renditions, eq(renditions.uploadId, uploads.id))
+    .where(
+      and(
+        inArray(
+          uploads.id,
+          same.map((m) => m.uploadId),
+        ),
+        eq(uploads.status, "decided"),
+      ),
+    );
+  for (const match of same) {
+    const row = rows.find((r) => r.id === match.uploadId);
+    if (!row) continue;
+    const [decision] = await db
+      .select()
+      .from(decisions)
+      .where(eq(decisions.uploadId, row.id))
+      .orderBy(desc(decisions.createdAt))
+      .limit(1);
+    if (!decision || (decision.action !== "allow" && decision.action !== "label")) continue;
+    const format = AUDIO_FORMATS.find((f) => f === row.rendition.format);
+    const blob = format ? await deps.blobs.open(row.rendition.blobKey) : null;
+    const read = format && blob ? await deps.provenance.read(blob, format) : null;
+    return {
+      uploadId: row.id,
+      foundBy: "fingerprint",
+      match,
+      decision: {
+        action: decision.action,
+        labels: decision.labels,
+        decidedAt: decision.createdAt.toISOString(),
+      },
+      manifest: read?.store ? { validation: read.signal, manifestStore: read.store } : null,
+    };
+  }
+  return null;
+}
