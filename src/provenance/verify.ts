@@ -18,12 +18,15 @@ import { lookupFingerprint, signalMatch } from "../fingerprint/store.js";
 import type { FingerprintSignal } from "../pipeline/signals.js";
 import type { ManifestStoreJson, ProvenanceRead } from "./c2pa/read.js";
 
+/** A fingerprint match as verify reports it: which upload and how, never whose (the account is left out). */
+export type VerifiedMatch = Omit<FingerprintSignal["matches"][number], "accountId">;
+
 /** A distributed upload the file was recognised as, with the credentials Earmark signed for it. */
 export interface RecoveredUpload {
   uploadId: string;
   /** How it was found: the file's fingerprint matched this upload as the same recording. */
   foundBy: "fingerprint";
-  match: FingerprintSignal["matches"][number];
+  match: VerifiedMatch;
   decision: { action: "allow" | "label"; labels: string[]; decidedAt: string };
   /** The rendition's manifest store as signed at distribution, validated now; null if it carries none. */
   manifest: { validation: ProvenanceRead; manifestStore: ManifestStoreJson } | null;
@@ -34,7 +37,7 @@ export interface VerifyResult {
   c2pa: ProvenanceRead;
   /** Watermark detection: not built yet (always null). */
   watermark: null;
-  fingerprint: FingerprintSignal;
+  fingerprint: { algorithmVersion: string; matches: VerifiedMatch[] };
   /** The distributed upload this file is, or null when it matches none. */
   upload: RecoveredUpload | null;
 }
@@ -53,11 +56,11 @@ export async function verifyAudio(
   const probe = await openAudio(source, limits);
   const { signal: c2pa } = await deps.provenance.read(source, probe.format);
   const fp = await fingerprintChunks(decodeAudio(source, probe, limits));
-  const matches = (await lookupFingerprint(deps.database.db, fp)).map(signalMatch);
-  const fingerprint: FingerprintSignal = {
-    algorithmVersion: FINGERPRINT_ALGORITHM,
-    matches: matches.slice(0, 5),
-  };
+  const matches = (await lookupFingerprint(deps.database.db, fp)).map((m) => {
+    const { accountId: _whose, ...match } = signalMatch(m);
+    return match;
+  });
+  const fingerprint = { algorithmVersion: FINGERPRINT_ALGORITHM, matches: matches.slice(0, 5) };
   const same = matches.filter((m) => m.verdict === "same-recording");
   return { c2pa, watermark: null, fingerprint, upload: await distributed(deps, same) };
 }
@@ -65,7 +68,7 @@ export async function verifyAudio(
 /** The first of the matches (best first) that Earmark distributed, with its signed credentials. */
 async function distributed(
   deps: Pick<Deps, "database" | "blobs" | "provenance">,
-  same: FingerprintSignal["matches"],
+  same: VerifiedMatch[],
 ): Promise<RecoveredUpload | null> {
   if (same.length === 0) return null;
   const db = deps.database.db;

@@ -63,6 +63,8 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
     expect(body.c2pa.present).toBe(false);
     expect(body.watermark).toBeNull();
     expect(body.fingerprint.matches[0]).toMatchObject({ uploadId: distributedId, verdict: "same-recording" });
+    // Another account's upload is named by id only.
+    expect(body.fingerprint.matches[0]).not.toHaveProperty("accountId");
     expect(body.upload).toMatchObject({
       uploadId: distributedId,
       foundBy: "fingerprint",

@@ -9,7 +9,6 @@ import { problemResponses } from "../problem.js";
 
 const Match = z.object({
   uploadId: z.string(),
-  accountId: z.string(),
   score: z.number(),
   queryCoverage: z.number(),
   referenceCoverage: z.number(),
@@ -66,7 +65,7 @@ export const verifyAudioRoute = createRoute({
     "stored. Returns the file's C2PA validation and, when its fingerprint matches an upload Earmark distributed " +
     "(decided `allow` or `label`, not removed) as the same recording, that upload's id, decision and signed " +
     "manifest — so a copy whose manifest was stripped by a re-encode still leads back to its credentials. " +
-    "`fingerprint.matches` may name uploads of other accounts (ids only).",
+    "`fingerprint.matches` may name uploads of other accounts: by id only, never the account.",
   security: [{ apiKey: [] }],
   request: {
     body: {
