@@ -13,6 +13,7 @@ import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
 import { registerReviewerCommands } from "./cli/reviewers.js";
 import { registerUploadCommands } from "./cli/uploads.js";
+import { registerVerifyCommand } from "./cli/verify.js";
 import { registerWebhookCommands } from "./cli/webhooks.js";
 import { envSchema, shownValue } from "./config.js";
 import { buildDeps } from "./deps.js";
@@ -216,6 +217,7 @@ registerPolicyCommands(program);
 registerWebhookCommands(program);
 registerUploadCommands(program);
 registerFingerprintCommands(program);
+registerVerifyCommand(program);
 registerReviewerCommands(program);
 
 try {

@@ -107,6 +107,21 @@ describe("earmark CLI (embedded data directory)", () => {
     expect(written.sort()).toEqual([`take.${lines[0]!.id}.wav`, `take.${lines[2]!.id}.flac`].sort());
     const rendition = await readFile(path.join(out, `take.${lines[0]!.id}.wav`));
     await expectRenditionOf(rendition, wav, "wav", env.EARMARK_DATA_DIR!);
+
+    // `earmark verify`: the rendition is recognised (its own manifest, and by fingerprint the upload it came
+    // from); a file that is not audio gets a line with its problem and the exit code says so.
+    const verified = await earmark(["verify", path.join(out, `take.${lines[0]!.id}.wav`), textPath], env);
+    expect(verified.code).toBe(1);
+    const [itself, notAudio] = jsonLines(verified.stdout);
+    expect(itself).toMatchObject({
+      c2pa: { present: true, state: "trusted" },
+      watermark: null,
+      upload: { uploadId: lines[0]!.id, foundBy: "fingerprint", decision: { action: "allow" } },
+    });
+    expect(notAudio).toMatchObject({
+      file: textPath,
+      error: { code: "unsupported-media-type", status: 415 },
+    });
   });
 
   it("refuses invalid --metadata before touching any file", async () => {
