@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { excerpt, makeMusic, playFaster, rng, type Signal } from "../../test/harness/audio.js";
+import type { Db } from "../db/client.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
 import { type Fingerprint, FingerprintExtractor } from "./extract.js";
 import { MemoryIndex } from "./index.js";
+import { lookupFingerprint } from "./store.js";
 
 function fingerprint(signal: Signal, chunk = 4096): Fingerprint {
   const x = new FingerprintExtractor(signal.sampleRate);
@@ -134,5 +136,28 @@ describe("fingerprint matching", () => {
     expect(top!.queryCoverage).toBeLessThan(0.45);
     expect(top!.queryOffsetS).toBeLessThan(1);
     expect(top!.referenceOffsetS).toBeCloseTo(10, 0);
+  });
+});
+
+describe("lookupFingerprint", () => {
+  it("fails the lookup, not the process, when the database fails while the probes are computed", async () => {
+    // The counts statement fails a moment later, as a dropped connection would, while the lookup is busy
+    // computing the query's probes: the error must come back from the lookup.
+    const db = {
+      execute: () =>
+        new Promise((_, reject) => setImmediate(() => reject(new Error("connection terminated")))),
+    } as unknown as Db;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await expect(lookupFingerprint(db, fingerprint(makeMusic({ seconds: 5, seed: 31 })))).rejects.toThrow(
+        "connection terminated",
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 });

@@ -141,6 +141,9 @@ export async function lookupFingerprint(
       select hash, uploads from fingerprint_hash_counts
       where hash = any(${intArray(all)}::int4[]) and uploads > 0`)
     .then((r) => r);
+  // Handled by the await below; without a handler now, a failure arriving while the probes are computed
+  // would be an unhandled rejection, which ends the process.
+  counting.catch(() => {});
   // The probes are needed only if there are candidates, but computing them while the server reads the counts
   // costs nothing. The query must be on the wire first: through drizzle, postgres.js writes it only after a
   // few turns of the event loop (three were enough, measured; one was not). If it is not out yet, the
