@@ -21,7 +21,9 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
 
   beforeAll(async () => {
     policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
-    t = await createTestContext(driver, { env: { EARMARK_POLICY_DIR: policyDir } });
+    t = await createTestContext(driver, {
+      env: { EARMARK_POLICY_DIR: policyDir, EARMARK_C2PA_MAX_BYTES: "8MiB" },
+    });
     app = createApp(t.deps);
     creator = await t.account("creator");
     stranger = await t.account("stranger");
@@ -115,6 +117,22 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
     const empty = await verify(new Uint8Array(0));
     expect(empty.res.status).toBe(422);
     expect(empty.body.code).toBe("empty-upload");
+    const large = await verify(new Uint8Array(8 * 1024 * 1024 + 1));
+    expect(large.res.status).toBe(413);
+    expect(large.body.code).toBe("upload-too-large");
+    // A body that declares no length is cut off as it arrives.
+    const chunked = await app.request("/v1/verify", {
+      method: "POST",
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 9; i++) controller.enqueue(new Uint8Array(1024 * 1024));
+          controller.close();
+        },
+      }),
+      headers: { ...stranger.auth, "content-type": "application/octet-stream" },
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
     const anonymous = await app.request("/v1/verify", { method: "POST", body: Buffer.alloc(10) });
     expect(anonymous.status).toBe(401);
   });

@@ -89,8 +89,18 @@ export function registerVerifyAudio(app: App) {
       });
     const declared = Number(c.req.header("content-length") ?? Number.NaN);
     if (Number.isFinite(declared) && declared > max) throw tooLarge(declared);
-    const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
-    if (bytes.length > max) throw tooLarge(bytes.length);
+    // Read with the cap applied as it arrives (a chunked body declares no length).
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const body = c.req.raw.body;
+    if (body) {
+      for await (const part of body as unknown as AsyncIterable<Uint8Array>) {
+        size += part.length;
+        if (size > max) throw tooLarge(size);
+        parts.push(part);
+      }
+    }
+    const bytes = Buffer.concat(parts, size);
     if (bytes.length === 0)
       throw new ApiError("empty-upload", "The request body is empty; send the audio file.");
     let result: VerifyResult;
