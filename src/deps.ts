@@ -77,7 +77,9 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     rateLimiter: overrides.rateLimiter ?? new DbRateLimiter(database.db),
     stages: overrides.stages ?? DEFAULT_STAGES,
     policy,
-    renderSteps: overrides.renderSteps ?? [c2paSigningStep(provenance, logger.child({ component: "c2pa" }))],
+    renderSteps: overrides.renderSteps ?? [
+      c2paSigningStep(provenance, policy, logger.child({ component: "c2pa" })),
+    ],
     provenance,
     fetch: overrides.fetch ?? webhookFetch({ allowPrivate: config.webhooks.allowPrivate }),
     baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),

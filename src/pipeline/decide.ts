@@ -24,6 +24,8 @@ export interface PolicyEngine {
   decide(facts: DecisionFacts): Decision;
   /** The active revision's rules as stored with the decisions it makes; null without a bundle. */
   describe(): { revision: string; gitCommit: string | null; rules: StoredRule[] } | null;
+  /** The listener-facing labels the active bundle declares (id → the text listeners see); empty without one. */
+  labels(): Readonly<Record<string, string>>;
 }
 
 /**
@@ -43,4 +45,5 @@ export const noPolicyBundle: PolicyEngine = {
     trace: null,
   }),
   describe: () => null,
+  labels: () => ({}),
 };

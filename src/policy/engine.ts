@@ -50,6 +50,10 @@ export class BundlePolicyEngine implements PolicyEngine {
     return describeBundle(this.current);
   }
 
+  labels(): Readonly<Record<string, string>> {
+    return this.current.labels;
+  }
+
   replace(bundle: PolicyBundle): void {
     this.current = bundle;
   }

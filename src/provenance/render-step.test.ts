@@ -9,6 +9,7 @@ import { openAudio } from "../audio/open.js";
 import { startWorker } from "../jobs/kinds.js";
 import type { Worker } from "../jobs/worker.js";
 import type { Decision } from "../pipeline/decide.js";
+import { noPolicyBundle } from "../pipeline/decide.js";
 import { type ManifestStoreJson, readProvenance } from "./c2pa/read.js";
 import { signAudio } from "./c2pa/sign.js";
 import type { Disclosure } from "./disclosure.js";
@@ -194,7 +195,10 @@ describe("the c2pa-sign step on its own", () => {
 
   it("refuses a rendition above EARMARK_C2PA_MAX_BYTES rather than distribute it unsigned", async () => {
     const { signer, trust } = await devTrust();
-    const step = c2paSigningStep(provenanceWith({ signer, trust, maxBytes: 1000, development: true }));
+    const step = c2paSigningStep(
+      provenanceWith({ signer, trust, maxBytes: 1000, development: true }),
+      noPolicyBundle,
+    );
     const wav = await audioIn("wav");
     const source = bufferSource(wav);
     await expect(

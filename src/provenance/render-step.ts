@@ -1,11 +1,12 @@
 import { createRequire } from "node:module";
 import type { Logger } from "pino";
+import type { PolicyEngine } from "../pipeline/decide.js";
 import type { RenderInput, RenderStep } from "../pipeline/render.js";
 import { c2paMimeType } from "./c2pa/formats.js";
 import { FINGERPRINT_SOFT_BINDING } from "./c2pa/settings.js";
 import type { AssertionDefinition, ManifestDefinition } from "./c2pa/sign.js";
 import { signAudio } from "./c2pa/sign.js";
-import { DISCLOSURE_TABLE, disclosureToAssertions } from "./mapping.js";
+import { disclosureToAssertions } from "./mapping.js";
 import { type Provenance, readAll } from "./service.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -18,29 +19,24 @@ export const DECISION_ASSERTION = "org.earmark.decision";
 
 export { FINGERPRINT_SOFT_BINDING };
 
-const labelTexts = new Map<string, string>(
-  [
-    ...Object.values(DISCLOSURE_TABLE.roles).flatMap((r) => [r.generated, r.assisted]),
-    DISCLOSURE_TABLE.work.generated,
-    DISCLOSURE_TABLE.work.partly,
-    DISCLOSURE_TABLE.voiceClone,
-  ].map((l) => [l.label, l.text]),
-);
-
 /**
  * What Earmark states about a rendition: title, the creator's disclosure in C2PA terms (actions with the
  * IPTC source type and tools, training-mining, the disclosure itself), the decision and its labels, and the
- * fingerprint as a soft binding. The upload as received is attached as the `parentOf` ingredient by
- * {@link signAudio}, with its own manifest when it had one.
+ * fingerprint as a soft binding. The labels' texts are the policy bundle's (`labelTexts`, id → text). The upload
+ * as received is attached as the `parentOf` ingredient by {@link signAudio}, with its own manifest when it
+ * had one.
  */
-export function renditionManifest(input: Pick<RenderInput, "upload" | "decision">): ManifestDefinition {
+export function renditionManifest(
+  input: Pick<RenderInput, "upload" | "decision">,
+  labelTexts: Readonly<Record<string, string>>,
+): ManifestDefinition {
   const { upload, decision } = input;
   const decisionAssertion: AssertionDefinition = {
     label: DECISION_ASSERTION,
     data: {
       uploadId: upload.id,
       action: decision.action,
-      labels: decision.labels.map((label) => ({ label, text: labelTexts.get(label) ?? null })),
+      labels: decision.labels.map((label) => ({ label, text: labelTexts[label] ?? null })),
       policyRevision: decision.policyRevision,
     },
   };
@@ -92,7 +88,11 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
  * Every signed file is read back and validated before it is handed on. Ogg and ADTS AAC cannot carry an
  * embedded manifest and pass through unsigned: their sidecar `.c2pa` is not built yet.
  */
-export function c2paSigningStep(provenance: Provenance, logger?: Logger): RenderStep {
+export function c2paSigningStep(
+  provenance: Provenance,
+  policy: Pick<PolicyEngine, "labels">,
+  logger?: Logger,
+): RenderStep {
   return {
     name: "c2pa-sign",
     version: "c2pa-sign-1",
@@ -119,7 +119,7 @@ export function c2paSigningStep(provenance: Provenance, logger?: Logger): Render
       const signed = await signAudio(
         bytes,
         input.format,
-        renditionManifest(input),
+        renditionManifest(input, policy.labels()),
         provenance.signer,
         provenance.trust,
         {

@@ -6,7 +6,6 @@ import { CONTENT_TYPES } from "../audio/format.js";
 import { AUDIT_ACTIONS, type AuditAction, signals, uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
 import { ID_PATTERN } from "../ids.js";
-import { BundlePolicyEngine } from "../policy/engine.js";
 import { UPLOAD_KINDS } from "../uploads/metadata.js";
 import { approveUpload, claimTask, escalateUpload, rejectReasons, rejectUpload } from "./actions.js";
 import { type AuditFilter, auditCsv, listAudit } from "./audit.js";
@@ -54,10 +53,6 @@ const FLASH: Record<string, string> = {
 };
 
 /** Labels a reviewer may apply: those the active policy bundle declares. */
-function labelCatalogue(deps: Deps): Record<string, string> {
-  return deps.policy instanceof BundlePolicyEngine ? deps.policy.bundle.labels : {};
-}
-
 function safeNext(next: string | undefined): string {
   return next && /^\/review(\/|\?|$)/.test(next) && !next.startsWith("//") ? next : "/review";
 }
@@ -248,7 +243,7 @@ export function createReviewApp() {
           csrf={c.get("session").csrfSecret}
           item={item}
           claim={claim}
-          labels={labelCatalogue(deps)}
+          labels={deps.policy.labels()}
           reasons={rejectReasons(deps)}
           prev={prev}
           next={next}
@@ -314,7 +309,7 @@ export function createReviewApp() {
     const deps = c.get("deps");
     const id = uploadIdOf(c.req.param("id"));
     const body = (await c.req.parseBody({ all: true })) as Body;
-    const catalogue = labelCatalogue(deps);
+    const catalogue = deps.policy.labels();
     const labels = [...new Set(fields(body, "labels"))];
     const unknown = labels.filter((l) => !(l in catalogue));
     if (unknown.length)
