@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
-import { parseRange, toWebStream } from "../api/uploads/get-rendition.js";
+import { rangedBody } from "../api/byte-range.js";
 import { CONTENT_TYPES } from "../audio/format.js";
 import { AUDIT_ACTIONS, type AuditAction, signals, uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
@@ -269,16 +269,10 @@ export function createReviewApp() {
       "content-disposition": "inline",
       "cache-control": "private, no-store",
     };
-    const range = parseRange(c.req.header("range"), source.size);
-    if (range === "invalid")
+    const out = rangedBody(source, c.req.header("range"), headers);
+    if (out === "invalid")
       return c.body(null, 416, { ...headers, "content-range": `bytes */${source.size}` });
-    if (range) {
-      headers["content-range"] = `bytes ${range.start}-${range.end}/${source.size}`;
-      headers["content-length"] = String(range.end - range.start + 1);
-      return c.body(toWebStream(source.stream(range.start, range.end + 1)), 206, headers);
-    }
-    headers["content-length"] = String(source.size);
-    return c.body(toWebStream(source.stream(0, source.size)), 200, headers);
+    return c.body(out.body, out.status, out.headers);
   });
 
   // The peak envelope of the original, drawn once per upload and kept (it never changes) in a small cache.

@@ -4,6 +4,7 @@ import type { ByteSource } from "../../audio/bytes.js";
 import { renditions, uploads } from "../../db/schema/index.js";
 import type { Deps } from "../../deps.js";
 import { ApiError } from "../../errors.js";
+import { rangedBody } from "../byte-range.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
 import { isUploadId, uploadIdParam } from "./schemas.js";
@@ -40,43 +41,6 @@ export const getRenditionRoute = createRoute({
     ...problemResponses(401, 404, 409, 410, 416, 429),
   },
 });
-
-export function toWebStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const it = iterable[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await it.next();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  });
-}
-
-/** Parses a single `bytes=` range against a size; null for none, "invalid" when unsatisfiable. */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | null | "invalid" {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
-  let start: number;
-  let end: number;
-  if (m[1] === "") {
-    const suffix = Number(m[2]);
-    if (suffix === 0) return "invalid";
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || end < start) return "invalid";
-  return { start, end };
-}
 
 /**
  * The account's upload with its rendition, or the problem that says why there is none (404 for another
@@ -132,17 +96,11 @@ export function registerGetRendition(app: App) {
       "accept-ranges": "bytes",
       "content-disposition": `attachment; filename="${title}.${EXTENSIONS[r.format] ?? "bin"}"`,
     };
-    const range = parseRange(c.req.header("range"), source.size);
-    if (range === "invalid")
+    const out = rangedBody(source, c.req.header("range"), headers);
+    if (out === "invalid")
       throw new ApiError("range-not-satisfiable", `The file has ${source.size} bytes.`, {
         headers: { "content-range": `bytes */${source.size}` },
       });
-    if (range) {
-      headers["content-range"] = `bytes ${range.start}-${range.end}/${source.size}`;
-      headers["content-length"] = String(range.end - range.start + 1);
-      return c.body(toWebStream(source.stream(range.start, range.end + 1)), 206, headers);
-    }
-    headers["content-length"] = String(source.size);
-    return c.body(toWebStream(source.stream(0, source.size)), 200, headers);
+    return c.body(out.body, out.status, out.headers);
   });
 }
