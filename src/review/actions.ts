@@ -12,6 +12,7 @@ import {
 import type { Deps } from "../deps.js";
 import type { Decision } from "../pipeline/decide.js";
 import { commitDecision, renderFor } from "../pipeline/orchestrator.js";
+import type { RenditionDraft } from "../pipeline/render.js";
 import { appendAudit } from "./audit.js";
 import { ReviewError } from "./http.js";
 
@@ -134,6 +135,43 @@ const describeDecision = (d: Pick<Decision, "action" | "labels">) =>
   `decided: ${d.action}${d.labels.length ? ` (${d.labels.join(", ")})` : ""}`;
 
 /**
+ * A reviewer's decision on a held upload, inside the caller's transaction (after checkActionable): the upload
+ * becomes `decided`, the decision goes through the orchestrator's commitDecision (decision row, rendition row,
+ * task closed, webhook), and the audit entry is written with it.
+ */
+async function recordReviewerDecision(
+  tx: Tx,
+  deps: Pick<Deps, "baseUrl" | "config">,
+  reviewer: Reviewer,
+  input: {
+    row: Parameters<typeof commitDecision>[2]["row"];
+    decision: Decision;
+    rendition: RenditionDraft | null;
+    audit: { action: "approve" | "reject"; reason: string; note: string | null };
+  },
+): Promise<void> {
+  const { row, decision } = input;
+  await tx.update(uploads).set({ status: "decided", updatedAt: sql`now()` }).where(eq(uploads.id, row.id));
+  await commitDecision(tx, deps, {
+    row,
+    decision,
+    decidedBy: reviewerDecidedBy(reviewer),
+    rendition: input.rendition,
+    status: "decided",
+  });
+  await appendAudit(tx, {
+    actor: reviewer.email,
+    reviewerId: reviewer.id,
+    action: input.audit.action,
+    uploadId: row.id,
+    reason: input.audit.reason,
+    note: input.audit.note,
+    fromState: "held",
+    toState: describeDecision(decision),
+  });
+}
+
+/**
  * Approves a held upload: `allow` without labels, `label` with them. Renders the rendition, records the
  * decision as `reviewer:<email>`, closes the task and fires `upload.decided` — the same functions the policy's
  * decisions go through — with the audit entry in the same transaction.
@@ -162,26 +200,15 @@ export async function approveUpload(
   try {
     await db.transaction(async (tx) => {
       const { row } = await checkActionable(tx, reviewer, uploadId);
-      await tx
-        .update(uploads)
-        .set({ status: "decided", updatedAt: sql`now()` })
-        .where(eq(uploads.id, uploadId));
-      await commitDecision(tx, deps, {
+      await recordReviewerDecision(tx, deps, reviewer, {
         row,
         decision,
-        decidedBy: reviewerDecidedBy(reviewer),
         rendition,
-        status: "decided",
-      });
-      await appendAudit(tx, {
-        actor: reviewer.email,
-        reviewerId: reviewer.id,
-        action: "approve",
-        uploadId,
-        reason: input.labels.length ? `labels: ${input.labels.join(", ")}` : "no labels",
-        note: input.note,
-        fromState: "held",
-        toState: describeDecision(decision),
+        audit: {
+          action: "approve",
+          reason: input.labels.length ? `labels: ${input.labels.join(", ")}` : "no labels",
+          note: input.note,
+        },
       });
     });
   } catch (err) {
@@ -245,26 +272,11 @@ export async function rejectUpload(
       priority: 0,
       trace: null,
     };
-    await tx
-      .update(uploads)
-      .set({ status: "decided", updatedAt: sql`now()` })
-      .where(eq(uploads.id, uploadId));
-    await commitDecision(tx, deps, {
+    await recordReviewerDecision(tx, deps, reviewer, {
       row,
       decision,
-      decidedBy: reviewerDecidedBy(reviewer),
       rendition: null,
-      status: "decided",
-    });
-    await appendAudit(tx, {
-      actor: reviewer.email,
-      reviewerId: reviewer.id,
-      action: "reject",
-      uploadId,
-      reason: reason.id,
-      note: input.note,
-      fromState: "held",
-      toState: describeDecision(decision),
+      audit: { action: "reject", reason: reason.id, note: input.note },
     });
   });
 }

@@ -232,10 +232,10 @@ export function createReviewApp() {
       );
     const view = claim.task?.escalatedAt ? "escalated" : "reviewers";
     const { items } = await loadQueue(deps.database.db, { view }, deps.config.review.slaS);
+    // Outside the queue (decided, or another view), "next" is the head of the queue.
     const at = items.findIndex((i) => i.uploadId === id);
-    const others = items.filter((i) => i.uploadId !== id);
     const prev = at > 0 ? items[at - 1]!.uploadId : null;
-    const next = at >= 0 ? (items[at + 1]?.uploadId ?? null) : (others[0]?.uploadId ?? null);
+    const next = items[at + 1]?.uploadId ?? null;
     return c.html(
       html(
         <ItemPage
