@@ -1,22 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import { bufferSource } from "../../audio/bytes.js";
 import { ApiError, AudioInputError } from "../../errors.js";
+import { fingerprintSignalSchema } from "../../pipeline/signals.js";
 import { provenanceReadSchema } from "../../provenance/c2pa/read.js";
 import { type VerifyResult, verifyAudio } from "../../provenance/verify.js";
 import { z } from "../../zod.js";
 import type { App } from "../context.js";
 import { problemResponses } from "../problem.js";
+import { ManifestResponse } from "../uploads/get-manifest.js";
 
-const Match = z.object({
-  uploadId: z.string(),
-  score: z.number(),
-  queryCoverage: z.number(),
-  referenceCoverage: z.number(),
-  queryOffsetS: z.number(),
-  referenceOffsetS: z.number(),
-  speedRatio: z.number(),
-  verdict: z.enum(["same-recording", "shared-material"]),
-});
+/** A fingerprint match as the signal has it, without the account: verify never says whose an upload is. */
+const Match = fingerprintSignalSchema.shape.matches.element.omit({ accountId: true });
 
 export const VerifyResponse = z
   .object({
@@ -35,11 +29,7 @@ export const VerifyResponse = z
           labels: z.array(z.string()),
           decidedAt: z.string(),
         }),
-        manifest: z
-          .object({
-            validation: provenanceReadSchema,
-            manifestStore: z.record(z.string(), z.unknown()),
-          })
+        manifest: ManifestResponse.omit({ uploadId: true })
           .nullable()
           .describe(
             "The distributed rendition's signed manifest store, validated now (null if it carries none).",
