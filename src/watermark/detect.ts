@@ -1,0 +1,482 @@
+/**
+ * Blind detector. One Hann STFT of the mono mix (~46 ms frames, 50 % overlap) is reduced to a
+ * compact matrix: FINE_BINS log-frequency bins (a quarter band each) per frame. The input is cut
+ * into windows of two blocks; in each, a grid of hypotheses — frequency shift (whole fine bins),
+ * time scale and sub-slot phase — maps the matrix onto the block's band × slot cells, the cells are
+ * centred (per slot across bands, per band across neighbouring slots), folded modulo the block
+ * length and correlated with the keyed pilots at every block offset. The best few alignments are
+ * refined and their data cells decoded (soft Viterbi); a payload counts only when its MAC matches.
+ */
+import type { PcmChunk } from "../audio/decode/index.js";
+import { CODED_BITS, decodePayload, encodePayload } from "./code.js";
+import { rfft } from "./fft.js";
+import {
+  BAND_HI_HZ,
+  BAND_LO_HZ,
+  BANDS,
+  BLOCK_SLOTS,
+  CENTRE_SLOTS,
+  ENERGY_FLOOR,
+  FINE_BINS,
+  FINE_MARGIN,
+  FINE_PER_BAND,
+  FINE_RATIO,
+  frameSize,
+  type KeyedPattern,
+  keyedPattern,
+  SLOT_S,
+} from "./pattern.js";
+
+export interface WatermarkDetection {
+  found: boolean;
+  payload: Uint8Array | null;
+  confidence: number;
+  ranges: { startS: number; endS: number }[];
+  speedRatio: number | null;
+}
+
+export interface DetectOptions {
+  key: Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** Window length in seconds (two blocks) and the most MAC checks one detection may make (FP bound, ADR 0010). */
+export const WINDOW_S = 4 * BLOCK_SLOTS * SLOT_S;
+const ACCUMULATE_Z = 4;
+const RANGE_Z = 5;
+export const CANDIDATES_PER_WINDOW = 3;
+export const MAX_MAC_CHECKS = 4096;
+const MIN_WINDOW_S = 3;
+const MAX_SHIFT = 3;
+const COARSE_SCALES = Array.from({ length: 13 }, (_, i) => 0.94 + 0.01 * i);
+const COARSE_PHASES = 2;
+const FINE_PHASES = 8;
+const CLIP = 3;
+
+/** Fine-bin power spectrum of one frame, with its centre time in input seconds. */
+interface FeatureFrame {
+  t: number;
+  fine: Float32Array;
+}
+
+interface Hypothesis {
+  shift: number;
+  scale: number;
+  phase: number;
+}
+
+interface Aligned extends Hypothesis {
+  offset: number;
+  z: number;
+  folded: Float64Array;
+}
+
+/** Log band energies of a window for one frequency shift: BANDS rows × frames. */
+export function bandLogEnergies(frames: FeatureFrame[], shift: number): Float64Array[] {
+  const rows = Array.from({ length: BANDS }, () => new Float64Array(frames.length));
+  frames.forEach((fr, f) => {
+    for (let b = 0; b < BANDS; b++) {
+      let e = 0;
+      const from = FINE_MARGIN + b * FINE_PER_BAND + shift;
+      for (let m = 0; m < FINE_PER_BAND; m++) e += fr.fine[from + m] as number;
+      (rows[b] as Float64Array)[f] = e;
+    }
+  });
+  return rows;
+}
+
+/**
+ * Maps band energies onto slots for one time scale and phase, centres and normalises them and
+ * folds them modulo the block: folded[b·BLOCK_SLOTS + j], plus the fold counts.
+ */
+export function foldCells(
+  energies: Float64Array[],
+  frames: FeatureFrame[],
+  t0: number,
+  scale: number,
+  phase: number,
+): { folded: Float64Array; counts: Float64Array } {
+  const nFrames = frames.length;
+  const last = frames[nFrames - 1] as FeatureFrame;
+  const nSlots = Math.floor((scale * (last.t - t0)) / SLOT_S + phase) + 1;
+  const slotOf = new Int32Array(nFrames);
+  for (let f = 0; f < nFrames; f++)
+    slotOf[f] = Math.floor((scale * ((frames[f] as FeatureFrame).t - t0)) / SLOT_S + phase);
+  const cells = new Float64Array(BANDS * nSlots);
+  const count = new Float64Array(nSlots);
+  for (let f = 0; f < nFrames; f++) count[slotOf[f] as number] = (count[slotOf[f] as number] as number) + 1;
+  let total = 0;
+  for (let b = 0; b < BANDS; b++) {
+    const row = energies[b] as Float64Array;
+    const base = b * nSlots;
+    for (let f = 0; f < nFrames; f++) {
+      const i = base + (slotOf[f] as number);
+      cells[i] = (cells[i] as number) + (row[f] as number);
+      total += row[f] as number;
+    }
+  }
+  const eps = ENERGY_FLOOR * (total / (BANDS * nFrames) + 1e-20);
+  // Log energy, then remove each slot's mean across bands (loudness, onsets, echoes hit all bands).
+  for (let k = 0; k < nSlots; k++) {
+    if (count[k] === 0) continue;
+    let mean = 0;
+    for (let b = 0; b < BANDS; b++) {
+      const i = b * nSlots + k;
+      const v = Math.log((cells[i] as number) / (count[k] as number) + eps);
+      cells[i] = v;
+      mean += v;
+    }
+    mean /= BANDS;
+    for (let b = 0; b < BANDS; b++) cells[b * nSlots + k] = (cells[b * nSlots + k] as number) - mean;
+  }
+  // Remove each band's local mean over ±CENTRE_SLOTS slots (spectral shape, slow changes).
+  const centred = new Float64Array(BANDS * nSlots);
+  let sumAbs = 0;
+  let used = 0;
+  for (let b = 0; b < BANDS; b++) {
+    const base = b * nSlots;
+    // Running sum and count over the window [k − CENTRE_SLOTS, k + CENTRE_SLOTS] of occupied slots.
+    let s = 0;
+    let c = 0;
+    for (let j = 0; j <= Math.min(nSlots - 1, CENTRE_SLOTS); j++) {
+      if (count[j] === 0) continue;
+      s += cells[base + j] as number;
+      c++;
+    }
+    for (let k = 0; k < nSlots; k++) {
+      if (k > 0) {
+        const add = k + CENTRE_SLOTS;
+        const drop = k - CENTRE_SLOTS - 1;
+        if (add < nSlots && count[add] !== 0) {
+          s += cells[base + add] as number;
+          c++;
+        }
+        if (drop >= 0 && count[drop] !== 0) {
+          s -= cells[base + drop] as number;
+          c--;
+        }
+      }
+      if (count[k] === 0) continue;
+      const v = (cells[base + k] as number) - s / c;
+      centred[base + k] = v;
+      sumAbs += Math.abs(v);
+      used++;
+    }
+  }
+  // Scale by the mean absolute deviation (×1.25 ≈ σ for a normal law): less swayed by outliers than σ.
+  const inv = used > 0 && sumAbs > 0 ? 1 / ((1.25 * sumAbs) / used) : 0;
+  const folded = new Float64Array(BANDS * BLOCK_SLOTS);
+  const counts = new Float64Array(BLOCK_SLOTS);
+  for (let k = 0; k < nSlots; k++) {
+    if (count[k] === 0) continue;
+    const j = k % BLOCK_SLOTS;
+    counts[j] = (counts[j] as number) + 1;
+    for (let b = 0; b < BANDS; b++) {
+      const v = Math.max(-CLIP, Math.min(CLIP, (centred[b * nSlots + k] as number) * inv));
+      folded[b * BLOCK_SLOTS + j] = (folded[b * BLOCK_SLOTS + j] as number) + v;
+    }
+  }
+  return { folded, counts };
+}
+
+/** Pilot cells as parallel arrays (band, block position, chip), cached per pattern. */
+const pilotLists = new WeakMap<KeyedPattern, { band: Int32Array; pos: Int32Array; chip: Float64Array }>();
+
+function pilotsOf(pattern: KeyedPattern) {
+  let l = pilotLists.get(pattern);
+  if (!l) {
+    const band: number[] = [];
+    const pos: number[] = [];
+    const chip: number[] = [];
+    pattern.pilot.forEach((c, cell) => {
+      if (c === 0) return;
+      band.push(Math.floor(cell / BLOCK_SLOTS));
+      pos.push(cell % BLOCK_SLOTS);
+      chip.push(c);
+    });
+    l = { band: Int32Array.from(band), pos: Int32Array.from(pos), chip: Float64Array.from(chip) };
+    pilotLists.set(pattern, l);
+  }
+  return l;
+}
+
+/** Pilot correlation z-score at every block offset; returns the best. */
+function bestOffset(
+  pattern: KeyedPattern,
+  folded: Float64Array,
+  counts: Float64Array,
+): { offset: number; z: number } {
+  const { band, pos, chip } = pilotsOf(pattern);
+  const n = chip.length;
+  let best = { offset: 0, z: Number.NEGATIVE_INFINITY };
+  for (let o = 0; o < BLOCK_SLOTS; o++) {
+    let score = 0;
+    let variance = 0;
+    for (let i = 0; i < n; i++) {
+      // Pilot at block position p sits in folded column j = p − o.
+      const j = ((pos[i] as number) - o + BLOCK_SLOTS) % BLOCK_SLOTS;
+      score += (chip[i] as number) * (folded[(band[i] as number) * BLOCK_SLOTS + j] as number);
+      variance += counts[j] as number;
+    }
+    const z = variance > 0 ? score / Math.sqrt(variance) : 0;
+    if (z > best.z) best = { offset: o, z };
+  }
+  return best;
+}
+
+function softBits(pattern: KeyedPattern, a: Aligned): Float64Array {
+  const soft = new Float64Array(CODED_BITS);
+  for (let b = 0; b < BANDS; b++) {
+    for (let j = 0; j < BLOCK_SLOTS; j++) {
+      const cell = b * BLOCK_SLOTS + ((j + a.offset) % BLOCK_SLOTS);
+      const bit = pattern.bitOf[cell] as number;
+      if (bit < 0) continue;
+      soft[bit] =
+        (soft[bit] as number) + (pattern.sign[cell] as number) * (a.folded[b * BLOCK_SLOTS + j] as number);
+    }
+  }
+  return soft;
+}
+
+interface WindowResult {
+  startS: number;
+  endS: number;
+  /** Soft bits of the best few alignments, best first, with their pilot z-scores and scales. */
+  candidates: { soft: Float64Array; z: number; scale: number }[];
+}
+
+function analyseWindow(pattern: KeyedPattern, frames: FeatureFrame[]): WindowResult {
+  const t0 = (frames[0] as FeatureFrame).t;
+  const startS = t0;
+  const endS = (frames[frames.length - 1] as FeatureFrame).t;
+  const byShift = new Map<number, Float64Array[]>();
+  const energiesFor = (shift: number) => {
+    let e = byShift.get(shift);
+    if (!e) {
+      e = bandLogEnergies(frames, shift);
+      byShift.set(shift, e);
+    }
+    return e;
+  };
+  const align = (h: Hypothesis): Aligned => {
+    const { folded, counts } = foldCells(energiesFor(h.shift), frames, t0, h.scale, h.phase);
+    const { offset, z } = bestOffset(pattern, folded, counts);
+    return { ...h, offset, z, folded };
+  };
+  const coarse: Aligned[] = [];
+  for (let shift = -MAX_SHIFT; shift <= MAX_SHIFT; shift++) {
+    for (const scale of COARSE_SCALES) {
+      for (let p = 0; p < COARSE_PHASES; p++) coarse.push(align({ shift, scale, phase: p / COARSE_PHASES }));
+    }
+  }
+  coarse.sort((a, b) => b.z - a.z);
+  const picked: Aligned[] = [];
+  for (const c of coarse) {
+    if (picked.length >= CANDIDATES_PER_WINDOW) break;
+    if (picked.some((p) => Math.abs(p.scale - c.scale) < 0.015 && Math.abs(p.shift - c.shift) <= 1)) continue;
+    picked.push(c);
+  }
+  const candidates = picked.map((c) => {
+    // Coordinate-wise refinement: phase, then scale, then shift, then phase again.
+    let top = c;
+    const tryAll = (hs: Hypothesis[]) => {
+      for (const h of hs) {
+        if (Math.abs(h.shift) > FINE_MARGIN) continue;
+        const a = align(h);
+        if (a.z > top.z) top = a;
+      }
+    };
+    const phases = () => Array.from({ length: FINE_PHASES }, (_, p) => ({ ...top, phase: p / FINE_PHASES }));
+    tryAll(phases());
+    tryAll([-3, -2, -1, 1, 2, 3].map((ds) => ({ ...top, scale: top.scale + ds * 0.0025 })));
+    tryAll([-1, 1].map((dh) => ({ ...top, shift: top.shift + dh })));
+    tryAll(phases());
+    tryAll([-1, 1].map((ds) => ({ ...top, scale: top.scale + ds * 0.00125 })));
+    return { soft: softBits(pattern, top), z: top.z, scale: top.scale };
+  });
+  candidates.sort((a, b) => b.z - a.z);
+  return { startS, endS, candidates };
+}
+
+/** Streams the mono mix through the STFT and yields fine-bin frames. */
+export async function* featureFrames(
+  input: AsyncIterable<PcmChunk>,
+  signal?: AbortSignal,
+): AsyncIterable<FeatureFrame> {
+  let rate = 0;
+  let n = 0;
+  let hop = 0;
+  let win = new Float64Array(0);
+  let frame = new Float64Array(0);
+  let re = new Float64Array(0);
+  let im = new Float64Array(0);
+  let binLo = 0;
+  let binHi = 0;
+  let fineIdx = new Int32Array(0);
+  let fineW = new Float64Array(0);
+  let buf = new Float64Array(0);
+  let bufLen = 0;
+  let frameIndex = 0;
+  const setup = (r: number) => {
+    rate = r;
+    n = frameSize(rate);
+    hop = n / 2;
+    win = new Float64Array(n);
+    for (let i = 0; i < n; i++) win[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
+    frame = new Float64Array(n);
+    re = new Float64Array(n / 2 + 1);
+    im = new Float64Array(n / 2 + 1);
+    const loHz = BAND_LO_HZ / FINE_RATIO ** (FINE_MARGIN + 1);
+    const hiHz = BAND_HI_HZ * FINE_RATIO ** (FINE_MARGIN + 1);
+    binLo = Math.max(1, Math.ceil((loHz * n) / rate));
+    binHi = Math.min(n / 2, Math.floor((hiHz * n) / rate));
+    fineIdx = new Int32Array(binHi + 1).fill(-1);
+    fineW = new Float64Array(binHi + 1);
+    for (let k = binLo; k <= binHi; k++) {
+      // Position in fine bins (bin centres at integer + 0.5); split the power linearly between neighbours.
+      const pos = Math.log((k * rate) / n / BAND_LO_HZ) / Math.log(FINE_RATIO) + FINE_MARGIN - 0.5;
+      const i = Math.floor(pos);
+      fineIdx[k] = i;
+      fineW[k] = pos - i;
+    }
+    buf = new Float64Array(4 * n);
+    bufLen = hop;
+  };
+  const emit = (): FeatureFrame => {
+    for (let i = 0; i < n; i++) frame[i] = (buf[i] as number) * (win[i] as number);
+    rfft(frame, re, im);
+    const fine = new Float32Array(FINE_BINS);
+    for (let k = binLo; k <= binHi; k++) {
+      const p = (re[k] as number) ** 2 + (im[k] as number) ** 2;
+      const i = fineIdx[k] as number;
+      const w = fineW[k] as number;
+      if (i >= 0 && i < FINE_BINS) fine[i] = (fine[i] as number) + p * (1 - w);
+      if (i + 1 >= 0 && i + 1 < FINE_BINS) fine[i + 1] = (fine[i + 1] as number) + p * w;
+    }
+    const t = (frameIndex * hop) / rate;
+    frameIndex++;
+    buf.copyWithin(0, hop, bufLen);
+    bufLen -= hop;
+    return { t, fine };
+  };
+  for await (const chunk of input) {
+    if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+    const len = chunk.channels[0]?.length ?? 0;
+    if (len === 0) continue;
+    if (rate === 0) setup(chunk.sampleRate);
+    else if (chunk.sampleRate !== rate)
+      throw new Error("watermark detection needs one sample rate for the whole stream");
+    if (bufLen + len > buf.length) {
+      const grown = new Float64Array(Math.max(buf.length * 2, bufLen + len));
+      grown.set(buf.subarray(0, bufLen));
+      buf = grown;
+    }
+    const inv = 1 / chunk.channels.length;
+    chunk.channels.forEach((x, c) => {
+      for (let i = 0; i < len; i++)
+        buf[bufLen + i] = (c === 0 ? 0 : (buf[bufLen + i] as number)) + (x[i] as number) * inv;
+    });
+    bufLen += len;
+    while (bufLen >= n) yield emit();
+  }
+  if (rate > 0 && bufLen > hop) {
+    buf.fill(0, bufLen, n);
+    bufLen = n;
+    yield emit();
+  }
+}
+
+export async function detectWatermark(
+  input: AsyncIterable<PcmChunk>,
+  opts: DetectOptions,
+): Promise<WatermarkDetection> {
+  const { bestGuess: _, ...detection } = await detectWatermarkDetailed(input, opts);
+  return detection;
+}
+
+/**
+ * detectWatermark plus, for the evaluation harness, the payload the decoder would have read from
+ * all windows together even when its MAC failed (to count bit errors). Never a detection.
+ */
+export async function detectWatermarkDetailed(
+  input: AsyncIterable<PcmChunk>,
+  opts: DetectOptions,
+): Promise<WatermarkDetection & { bestGuess: Uint8Array | null }> {
+  const pattern = keyedPattern(opts.key);
+  const windows: WindowResult[] = [];
+  const total = new Float64Array(CODED_BITS);
+  let macChecks = 0;
+  let found: { payload: Uint8Array; agreement: number } | null = null;
+  const tryDecode = (soft: Float64Array) => {
+    if (found || macChecks >= MAX_MAC_CHECKS) return;
+    macChecks++;
+    const d = decodePayload(pattern.macKey, soft);
+    if (d.macValid) found = { payload: d.payload, agreement: d.agreement };
+  };
+  let pendingFrames: FeatureFrame[] = [];
+  const run = (frames: FeatureFrame[]) => {
+    const w = analyseWindow(pattern, frames);
+    windows.push(w);
+    for (const c of w.candidates) tryDecode(c.soft);
+    const best = w.candidates[0];
+    if (best && best.z >= ACCUMULATE_Z && windows.length > 1) {
+      for (let i = 0; i < CODED_BITS; i++) total[i] = (total[i] as number) + (best.soft[i] as number);
+      tryDecode(total);
+    } else if (best && best.z >= ACCUMULATE_Z) {
+      total.set(best.soft);
+    }
+  };
+  for await (const fr of featureFrames(input, opts.signal)) {
+    pendingFrames.push(fr);
+    const first = pendingFrames[0] as FeatureFrame;
+    if (fr.t - first.t >= 1.5 * WINDOW_S) {
+      const cut = pendingFrames.findIndex((f) => f.t - first.t >= WINDOW_S);
+      run(pendingFrames.slice(0, cut));
+      pendingFrames = pendingFrames.slice(cut);
+    }
+  }
+  if (pendingFrames.length > 0) {
+    const span =
+      (pendingFrames[pendingFrames.length - 1] as FeatureFrame).t - (pendingFrames[0] as FeatureFrame).t;
+    if (span >= MIN_WINDOW_S) run(pendingFrames);
+  }
+  const hit = found as { payload: Uint8Array; agreement: number } | null;
+  if (!hit) {
+    const guessFrom =
+      windows.length > 1 && total.some((v) => v !== 0) ? total : windows[0]?.candidates[0]?.soft;
+    const bestGuess = guessFrom ? decodePayload(pattern.macKey, guessFrom).payload : null;
+    return { found: false, payload: null, confidence: 0, ranges: [], speedRatio: null, bestGuess };
+  }
+  // Where the mark is: windows whose best alignment correlates clearly with the found codeword.
+  const code = encodePayload(pattern.macKey, hit.payload);
+  const ranges: { startS: number; endS: number }[] = [];
+  const scales: number[] = [];
+  for (const w of windows) {
+    const z = Math.max(...w.candidates.map((c) => codewordZ(c.soft, code)));
+    if (z < RANGE_Z) continue;
+    scales.push((w.candidates.find((c) => codewordZ(c.soft, code) === z) as { scale: number }).scale);
+    const prev = ranges[ranges.length - 1];
+    if (prev && w.startS - prev.endS < 0.5) prev.endS = w.endS;
+    else ranges.push({ startS: w.startS, endS: w.endS });
+  }
+  scales.sort((a, b) => a - b);
+  return {
+    found: true,
+    payload: hit.payload,
+    confidence: Math.max(0, Math.min(1, hit.agreement)),
+    ranges,
+    speedRatio: scales.length > 0 ? (scales[Math.floor(scales.length / 2)] as number) : null,
+    bestGuess: hit.payload,
+  };
+}
+
+/** Correlation of soft bits with a codeword as a z-score (≈ N(0,1) when unrelated). */
+function codewordZ(soft: Float64Array, code: Int8Array): number {
+  let dot = 0;
+  let sq = 0;
+  for (let i = 0; i < CODED_BITS; i++) {
+    dot += (soft[i] as number) * (code[i] as number);
+    sq += (soft[i] as number) ** 2;
+  }
+  return sq > 0 ? dot / Math.sqrt(sq) : 0;
+}
