@@ -8,6 +8,7 @@ import {
   revokeApiKey,
 } from "./accounts/accounts.js";
 import { CliError, configFromEnv, json, withDatabase } from "./cli/context.js";
+import { registerDetectorCommands } from "./cli/detector.js";
 import { registerFingerprintCommands } from "./cli/fingerprint.js";
 import { ingestCommand } from "./cli/ingest.js";
 import { registerPolicyCommands } from "./cli/policy.js";
@@ -219,6 +220,7 @@ registerUploadCommands(program);
 registerFingerprintCommands(program);
 registerVerifyCommand(program);
 registerReviewerCommands(program);
+registerDetectorCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -86,10 +86,7 @@ export const fingerprintSignalSchema = z.object({
     ),
 });
 
-/*
- * Signals of stages still to come, in the shapes their capabilities specify. They are declared here so the
- * policy engine can type-check rules against them today; each joins SIGNAL_SCHEMAS when its stage exists.
- */
+/** The AI-likeness classifier's verdict (src/classifier, detectors/ai-likeness). */
 export const classifierSignalSchema = z.object({
   score: z.number().describe("Calibrated AI-likeness in [0, 1]."),
   segments: z.array(z.object({ startS: z.number(), endS: z.number(), score: z.number() })),
@@ -97,6 +94,10 @@ export const classifierSignalSchema = z.object({
   applicable: z.boolean().describe("False when the model does not cover this kind of audio."),
 });
 
+/*
+ * Signals of stages still to come, in the shapes their capabilities specify. They are declared here so the
+ * policy engine can type-check rules against them today; each joins SIGNAL_SCHEMAS when its stage exists.
+ */
 export const watermarkSignalSchema = z.object({
   found: z.boolean(),
   payload: z.string().nullable(),
@@ -113,6 +114,7 @@ export const SIGNAL_SCHEMAS = {
   stats: statsSignalSchema,
   account: accountSignalSchema,
   fingerprint: fingerprintSignalSchema,
+  classifier: classifierSignalSchema,
   provenance: provenanceSignalSchema,
 } as const;
 
@@ -131,6 +133,7 @@ export const signalsRecordSchema = z.object({
   stats: signalEnvelope(statsSignalSchema).optional(),
   account: signalEnvelope(accountSignalSchema).optional(),
   fingerprint: signalEnvelope(fingerprintSignalSchema).optional(),
+  classifier: signalEnvelope(classifierSignalSchema).optional(),
   provenance: signalEnvelope(provenanceSignalSchema).optional(),
 });
 
@@ -139,4 +142,5 @@ export type Signals = { [K in SignalName]: z.infer<(typeof SIGNAL_SCHEMAS)[K]> }
 export type DecodeSignal = Signals["decode"];
 export type StatsSignal = Signals["stats"];
 export type FingerprintSignal = Signals["fingerprint"];
+export type ClassifierSignal = Signals["classifier"];
 export type ProvenanceSignal = Signals["provenance"];

@@ -1,4 +1,5 @@
 import type { Stage } from "../stage.js";
+import { classifierStage } from "./classifier.js";
 import { decodeStage } from "./decode.js";
 import { fingerprintStage } from "./fingerprint.js";
 import { provenanceStage } from "./provenance.js";
@@ -9,4 +10,10 @@ import { statsStage } from "./stats.js";
  * of the audio (pipeline/analyse.ts); `decode` comes first so that bad audio, which every stage meets, is
  * reported as found by the stage whose job is to find it.
  */
-export const DEFAULT_STAGES: readonly Stage[] = [decodeStage, statsStage, fingerprintStage, provenanceStage];
+export const DEFAULT_STAGES: readonly Stage[] = [
+  decodeStage,
+  statsStage,
+  fingerprintStage,
+  classifierStage,
+  provenanceStage,
+];

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench:classifier [-- --file F] [--runs N]`: how fast the AI-likeness classifier is on one core.
+ * Prints (never pass/fail): model load time in a fresh process (cold: TensorFlow.js, the backend, the files),
+ * then for a 3-minute 44.1 kHz stereo WAV (or --file) the whole stage path (decode → 16 kHz → features →
+ * network) and the features + network part alone, as medians of --runs, with × real time. Goals
+ * (issue 7): load < 1 s, ≥ 200× real time.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { featuresOf } from "../src/classifier/features.js";
+import { loadModel, scoreWindows } from "../src/classifier/model.js";
+import { fileFeatures } from "../src/classifier/train.js";
+import { encodeWav, makeSignal } from "../test/harness/audio.js";
+
+const { values: args } = parseArgs({
+  options: { file: { type: "string" }, runs: { type: "string", default: "5" } },
+});
+const runs = Number(args.runs);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+const t0 = performance.now();
+const model = await loadModel();
+const loadMs = performance.now() - t0;
+console.log(
+  `model ${model.card.modelVersion}, backend ${model.backend}: load ${loadMs.toFixed(0)} ms (cold, first in this process)`,
+);
+
+let dir: string | null = null;
+let file = args.file;
+if (!file) {
+  dir = await mkdtemp(path.join(os.tmpdir(), "earmark-bench-clf-"));
+  file = path.join(dir, "three-minutes.wav");
+  await writeFile(file, encodeWav(makeSignal({ seconds: 180, sampleRate: 44100, channels: 2, seed: 3 })));
+}
+try {
+  const whole: number[] = [];
+  const core: number[] = [];
+  let durationS = 0;
+  for (let i = 0; i < runs; i++) {
+    const a = performance.now();
+    const f = await fileFeatures(file);
+    await scoreWindows(model, f);
+    whole.push(performance.now() - a);
+    durationS = f.durationS;
+  }
+  // Features + network only, on the 16 kHz signal the stage computes (decode and resampling excluded).
+  const pcm = new Float32Array(Math.round(durationS * 16000));
+  const src = makeSignal({ seconds: durationS, sampleRate: 16000, channels: 1, seed: 3 })
+    .channels[0] as Float32Array;
+  pcm.set(src.subarray(0, pcm.length));
+  for (let i = 0; i < runs; i++) {
+    const a = performance.now();
+    await scoreWindows(model, featuresOf(pcm));
+    core.push(performance.now() - a);
+  }
+  const w = median(whole);
+  const c = median(core);
+  console.log(`${path.basename(file)}: ${durationS.toFixed(1)} s of audio, medians of ${runs}`);
+  console.log(
+    `  decode + resample + features + network: ${w.toFixed(0)} ms = ${(durationS / (w / 1000)).toFixed(0)}× real time`,
+  );
+  console.log(
+    `  features + network (16 kHz input):       ${c.toFixed(0)} ms = ${(durationS / (c / 1000)).toFixed(0)}× real time`,
+  );
+} finally {
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
