@@ -33,7 +33,7 @@ export const EMBED_MIN_STEP = 0.07;
  */
 const TILT = 0.5;
 /** No 0.1 s slot gets a mark stronger than this SNR (full band, mono mix). */
-export const EMBED_SLOT_SNR_DB = 30;
+export const EMBED_SLOT_SNR_DB = 27;
 
 export interface EmbedOptions {
   key: Uint8Array;
