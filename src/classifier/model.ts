@@ -10,13 +10,12 @@
  */
 
 import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { FEATURE_COUNT, type WindowedFeatures } from "./features.js";
+import { MODEL_DIR } from "./paths.js";
 import { tf, tfReady } from "./runtime.js";
 
-/** Where the shipped model lives: detectors/ai-likeness at the repository root. */
-export const MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../detectors/ai-likeness");
+export { MODEL_DIR } from "./paths.js";
 
 /** calibration.json: everything about the model besides the network's weights. */
 export interface ModelCard {

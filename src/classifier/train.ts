@@ -14,8 +14,10 @@ import { join } from "node:path";
 import { decodeAudio } from "../audio/decode/index.js";
 import { openAudioFile } from "../audio/open.js";
 import {
+  ANALYSIS_RATE,
   FEATURE_COUNT,
   FEATURE_NAMES,
+  featuresOf,
   featuresOfChunks,
   WINDOW_S,
   type WindowedFeatures,
@@ -224,6 +226,71 @@ function logistic(
   return { w, b };
 }
 
+/**
+ * Non-speech windows the corpus lacks, made here deterministically: digital silence, dither, white, pink and
+ * brown noise at many levels, mains hum, steady tones and chords, clicks. The speech head learns them as
+ * not-speech (without them, digital silence counted as speech and scored as synthetic); the AI-likeness
+ * network never sees them.
+ */
+export function nonSpeechWindows(seed = 11): Float32Array[] {
+  const rnd = mulberry(seed);
+  const n = 2 * ANALYSIS_RATE;
+  const out: Float32Array[] = [];
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  for (let i = 0; i < 240; i++) {
+    const kind = i % 8;
+    const level = 10 ** ((-70 + 60 * rnd()) / 20);
+    const x = new Float32Array(n);
+    let b0 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let brown = 0;
+    const f0 = 50 + 900 * rnd();
+    for (let t = 0; t < n; t++) {
+      const w = gauss();
+      switch (kind) {
+        case 0: // digital silence
+          break;
+        case 1: // dither only
+          x[t] = (rnd() - rnd()) / 32768;
+          break;
+        case 2: // white noise
+          x[t] = level * w;
+          break;
+        case 3: // pink-ish noise (three one-pole sections)
+          b0 = 0.99765 * b0 + w * 0.099046;
+          b1 = 0.963 * b1 + w * 0.2965164;
+          b2 = 0.57 * b2 + w * 1.0526913;
+          x[t] = (level * (b0 + b1 + b2 + w * 0.1848)) / 3;
+          break;
+        case 4: // brown noise
+          brown = 0.995 * brown + 0.05 * w;
+          x[t] = level * brown * 3;
+          break;
+        case 5: // mains hum with harmonics, a little noise
+          x[t] =
+            level *
+              (Math.sin((2 * Math.PI * (i % 2 ? 50 : 60) * t) / ANALYSIS_RATE) +
+                0.3 * Math.sin((6 * Math.PI * 50 * t) / ANALYSIS_RATE)) +
+            1e-4 * w;
+          break;
+        case 6: // a steady chord
+          x[t] =
+            level *
+              (Math.sin((2 * Math.PI * f0 * t) / ANALYSIS_RATE) +
+                0.5 * Math.sin((2 * Math.PI * f0 * 1.25 * t) / ANALYSIS_RATE) +
+                0.4 * Math.sin((2 * Math.PI * f0 * 1.5 * t) / ANALYSIS_RATE)) +
+            1e-4 * w;
+          break;
+        default: // clicks over a noise floor
+          x[t] = (t % Math.round(ANALYSIS_RATE / (2 + 20 * ((i * 7) % 5))) === 0 ? level * 10 : 0) + 3e-5 * w;
+      }
+    }
+    out.push(x);
+  }
+  return out.map((x) => featuresOf(x).windows[0]?.features as Float32Array);
+}
+
 export interface TrainOptions {
   dataDir: string;
   outDir: string;
@@ -257,15 +324,19 @@ export async function trainModel(opts: TrainOptions): Promise<ModelCard> {
   const xAll = standardise(norm, all.xs);
   const asRows = (x: Float32Array, n: number) =>
     Array.from({ length: n }, (_, r) => Array.from(x.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT)));
-  const ySpeech = all.owner.map((o) => (o.class === "music" ? 0 : 1));
-  const nMusic = ySpeech.filter((y) => y === 0).length;
-  const speechFit = logistic(asRows(xAll, all.xs.length), ySpeech, {
+  const other = nonSpeechWindows();
+  const headX = [...asRows(xAll, all.xs.length), ...asRows(standardise(norm, other), other.length)];
+  const ySpeech = [...all.owner.map((o) => (o.class === "music" ? 0 : 1)), ...other.map(() => 0)];
+  const nOther = ySpeech.filter((y) => y === 0).length;
+  const speechFit = logistic(headX, ySpeech, {
     iters: 300,
     lr: 0.5,
     l2: 1e-3,
-    weights: ySpeech.map((y) => (y === 0 ? (all.xs.length - nMusic) / Math.max(1, nMusic) : 1)),
+    weights: ySpeech.map((y) => (y === 0 ? (ySpeech.length - nOther) / Math.max(1, nOther) : 1)),
   });
-  progress(`speech head: ${all.xs.length - nMusic} speech and ${nMusic} music windows`);
+  progress(
+    `speech head: ${ySpeech.length - nOther} speech windows against ${nOther - other.length} music and ${other.length} generated non-speech windows (silence, noise, hum, tones, clicks)`,
+  );
 
   // The network, on speech windows only (human vs synthetic), classes weighted to balance.
   const speechIdx = all.owner.flatMap((o, i) => (o.class === "music" ? [] : [i]));

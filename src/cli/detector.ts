@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
-import { loadModel, MODEL_DIR, scoreWindows } from "../classifier/model.js";
-import { type EvalRow, evaluateModel, fileFeatures, trainModel } from "../classifier/train.js";
+import { MODEL_DIR } from "../classifier/paths.js";
+import type { EvalRow } from "../classifier/train.js";
 import { AudioInputError } from "../errors.js";
 import { CliError, json } from "./context.js";
 
@@ -37,6 +37,9 @@ export function registerDetectorCommands(program: Command): void {
     .command("score <files...>")
     .description("Score audio files with the shipped model; one JSON line per file: {file, score, segments}")
     .action(async (files: string[]) => {
+      // TensorFlow.js is loaded only by the commands that need it.
+      const { loadModel, scoreWindows } = await import("../classifier/model.js");
+      const { fileFeatures } = await import("../classifier/train.js");
       const model = await loadModel();
       for (const file of files) {
         let features: Awaited<ReturnType<typeof fileFeatures>>;
@@ -74,6 +77,7 @@ export function registerDetectorCommands(program: Command): void {
           throw new CliError(
             `${opts.data}: no corpus there; build it with detectors/ai-likeness/corpus/build.ts.`,
           );
+        const { trainModel } = await import("../classifier/train.js");
         const started = performance.now();
         await trainModel({
           dataDir: opts.data,
@@ -106,6 +110,8 @@ export function registerDetectorCommands(program: Command): void {
         if (opts.reencode && opts.reencode !== "mp3-64k")
           throw new CliError(`--reencode supports mp3-64k, not ${opts.reencode}.`);
         if (!existsSync(opts.data)) throw new CliError(`${opts.data}: no corpus there.`);
+        const { loadModel } = await import("../classifier/model.js");
+        const { evaluateModel } = await import("../classifier/train.js");
         const model = await loadModel(opts.model);
         let report: Awaited<ReturnType<typeof evaluateModel>>;
         try {

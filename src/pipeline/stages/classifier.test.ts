@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeWav, makeSignal } from "../../../test/harness/audio.js";
+import { encodeWav, makeSignal, rng } from "../../../test/harness/audio.js";
 import { openAudioFile } from "../../audio/open.js";
 import { loadModel, MODEL_DIR, scoreWindows } from "../../classifier/model.js";
 import { corpusFeatures } from "../../classifier/train.js";
@@ -64,6 +64,19 @@ describe("classifier stage", () => {
     await writeFile(file, encodeWav(makeSignal({ seconds: 6, seed: 9 })));
     const signal = await runStage(file);
     expect(signal.applicable).toBe(false);
+  });
+
+  it("says digital silence and steady hiss are not speech either", async () => {
+    const random = rng(5);
+    const rate = 44100;
+    for (const [name, x] of [
+      ["silence.wav", new Float32Array(rate * 3)],
+      ["hiss.wav", Float32Array.from({ length: rate * 3 }, () => 0.5 * (random() * 2 - 1))],
+    ] as const) {
+      const file = path.join(dir, name);
+      await writeFile(file, encodeWav({ sampleRate: rate, channels: [x] }));
+      expect((await runStage(file)).applicable).toBe(false);
+    }
   });
 
   it("scores audio too short for a window as not applicable, with no segments", async () => {

@@ -1,5 +1,4 @@
 import { featuresOfChunks } from "../../classifier/features.js";
-import { loadModel, scoreWindows } from "../../classifier/model.js";
 import type { Stage } from "../stage.js";
 
 /**
@@ -12,6 +11,9 @@ export const classifierStage: Stage<"classifier"> = {
   name: "classifier",
   version: "ai-likeness-1",
   async run({ audio }) {
+    // Imported on first use: TensorFlow.js takes a while to load, and processes that never classify (the
+    // command line, an API-only server) should not pay for it.
+    const { loadModel, scoreWindows } = await import("../../classifier/model.js");
     const model = await loadModel();
     return scoreWindows(model, await featuresOfChunks(audio.read()));
   },
