@@ -15,6 +15,7 @@ import { registerPolicyCommands } from "./cli/policy.js";
 import { registerReviewerCommands } from "./cli/reviewers.js";
 import { registerUploadCommands } from "./cli/uploads.js";
 import { registerVerifyCommand } from "./cli/verify.js";
+import { registerWatermarkCommands } from "./cli/watermark.js";
 import { registerWebhookCommands } from "./cli/webhooks.js";
 import { envSchema, shownValue } from "./config.js";
 import { buildDeps } from "./deps.js";
@@ -219,6 +220,7 @@ registerWebhookCommands(program);
 registerUploadCommands(program);
 registerFingerprintCommands(program);
 registerVerifyCommand(program);
+registerWatermarkCommands(program);
 registerReviewerCommands(program);
 registerDetectorCommands(program);
 

@@ -137,6 +137,14 @@ export const envSchema = z.object({
     .min(1)
     .optional()
     .describe("Private key of the C2PA signing certificate, PEM: a file path or the PEM itself."),
+  EARMARK_WATERMARK_KEY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Watermark key of this deployment: a file holding 64 hex digits, or the 64 hex digits themselves. " +
+        "Unset: a development key generated in the data directory.",
+    ),
   EARMARK_C2PA_TRUST_ANCHORS: z
     .string()
     .min(1)
@@ -161,7 +169,7 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 
 /** Variables whose values are secrets (credentials, keys): shown as set or not, never printed. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "EARMARK_C2PA_KEY"]);
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "EARMARK_C2PA_KEY", "EARMARK_WATERMARK_KEY"]);
 
 /**
  * A variable's value as `earmark config` may print it: secrets and inline PEM (a certificate chain pasted
@@ -195,6 +203,8 @@ export interface Config {
     trustAnchors: string | null;
     maxBytes: number;
   };
+  /** The watermark key: a file path or 64 hex digits, or null for the development key. */
+  watermark: { key: string | null };
   review: { slaS: number; claimS: number; sessionS: number };
   logLevel: string;
 }
@@ -262,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       trustAnchors: e.EARMARK_C2PA_TRUST_ANCHORS ?? null,
       maxBytes: e.EARMARK_C2PA_MAX_BYTES,
     },
+    watermark: { key: e.EARMARK_WATERMARK_KEY ?? null },
     review: {
       slaS: e.EARMARK_REVIEW_SLA,
       claimS: e.EARMARK_REVIEW_CLAIM,

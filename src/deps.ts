@@ -14,6 +14,8 @@ import { c2paSigningStep } from "./provenance/render-step.js";
 import { type Provenance, setupProvenance } from "./provenance/service.js";
 import type { BlobStore } from "./storage/blob-store.js";
 import { FsBlobStore } from "./storage/fs-blob-store.js";
+import { watermarkStep } from "./watermark/render-step.js";
+import { setupWatermarking, type Watermarking } from "./watermark/setup.js";
 import { webhookFetch } from "./webhooks/destination.js";
 
 /**
@@ -32,6 +34,8 @@ export interface Deps {
   renderSteps: readonly RenderStep[];
   /** C2PA: the signer, the trust anchors, and reading manifests (see provenance/service.ts). */
   provenance: Provenance;
+  /** The deployment's watermark key (see watermark/setup.ts). */
+  watermarking: Watermarking;
   /** Used for webhook deliveries; by default it refuses private destinations (see webhooks/destination.ts). */
   fetch: typeof fetch;
   /** Base of absolute links when there is no request to take it from (webhooks, CLI). */
@@ -60,6 +64,8 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
   const logger = overrides.logger ?? createLogger(config);
   const provenance =
     overrides.provenance ?? (await setupProvenance(config, logger.child({ component: "c2pa" })));
+  const watermarking =
+    overrides.watermarking ?? (await setupWatermarking(config, logger.child({ component: "watermark" })));
   const database =
     overrides.database ??
     (await openDatabase(
@@ -77,10 +83,13 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     rateLimiter: overrides.rateLimiter ?? new DbRateLimiter(database.db),
     stages: overrides.stages ?? DEFAULT_STAGES,
     policy,
+    // The mark goes into the audio first; the manifest then signs the marked bytes and names the mark.
     renderSteps: overrides.renderSteps ?? [
+      watermarkStep(watermarking, database.db, { maxDurationS: config.limits.maxDurationS }),
       c2paSigningStep(provenance, policy, logger.child({ component: "c2pa" })),
     ],
     provenance,
+    watermarking,
     fetch: overrides.fetch ?? webhookFetch({ allowPrivate: config.webhooks.allowPrivate }),
     baseUrl: overrides.baseUrl ?? defaultBaseUrl(config),
   };

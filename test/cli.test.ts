@@ -109,13 +109,14 @@ describe("earmark CLI (embedded data directory)", () => {
     await expectRenditionOf(rendition, wav, "wav", env.EARMARK_DATA_DIR!);
 
     // `earmark verify`: the rendition is recognised (its own manifest, and by fingerprint the upload it came
-    // from); a file that is not audio gets a line with its problem and the exit code says so.
+    // from: 2 s is shorter than one 6.4 s watermark block); a file that is not audio gets a line with its
+    // problem and the exit code says so.
     const verified = await earmark(["verify", path.join(out, `take.${lines[0]!.id}.wav`), textPath], env);
     expect(verified.code).toBe(1);
     const [itself, notAudio] = jsonLines(verified.stdout);
     expect(itself).toMatchObject({
       c2pa: { present: true, state: "trusted" },
-      watermark: null,
+      watermark: { found: false, payload: null },
       upload: { uploadId: lines[0]!.id, foundBy: "fingerprint", decision: { action: "allow" } },
     });
     expect(notAudio).toMatchObject({

@@ -18,6 +18,7 @@ import { databaseCatalogue } from "../fingerprint/store.js";
 import { newId } from "../ids.js";
 import { decisionFacts } from "../policy/input.js";
 import { loadUploadRecord } from "../uploads/record.js";
+import { watermarkReader } from "../watermark/setup.js";
 import { deliveryAttempts, emitEvent } from "../webhooks/endpoints.js";
 import { analyseTogether } from "./analyse.js";
 import type { Decision } from "./decide.js";
@@ -37,6 +38,7 @@ type PipelineDeps = Pick<
   | "baseUrl"
   | "config"
   | "provenance"
+  | "watermarking"
 >;
 
 const TERMINAL = new Set(["decided", "held", "failed", "removed"]);
@@ -94,6 +96,7 @@ export async function processUpload(
       limits,
       catalogue: databaseCatalogue(db),
       provenance: deps.provenance,
+      watermarks: watermarkReader(deps.watermarking, db),
     },
   );
   // Bad audio fails the upload, named after the first stage (in registration order) that found it.

@@ -12,11 +12,22 @@ export interface RenderInput {
   original: ByteSource;
   format: AudioFormat;
   decision: Decision;
+  /** What earlier steps bound into the audio itself (the watermark), for the manifest to name. */
+  softBindings: readonly SoftBinding[];
+}
+
+/** A mark in the content that leads back to the upload: C2PA's soft binding (algorithm name and value). */
+export interface SoftBinding {
+  alg: string;
+  /** Base64, as the `c2pa.soft-binding` assertion's block value. */
+  value: string;
 }
 
 export interface RenderOutput {
   bytes: AsyncIterable<Uint8Array>;
   format: AudioFormat;
+  /** Soft bindings this step put into the audio. */
+  softBindings?: readonly SoftBinding[];
 }
 
 /**
@@ -65,6 +76,7 @@ export async function renderUpload(
   let sourceKey = input.originalKey;
   let format = input.upload.probe.format;
   let result = { size: input.upload.sizeBytes, sha256: input.upload.sha256 };
+  const softBindings: SoftBinding[] = [];
   const scratch: string[] = [];
   const original = await blobs.open(input.originalKey);
   if (!original) throw new Error(`render: the upload's blob ${input.originalKey} is missing`);
@@ -73,7 +85,7 @@ export async function renderUpload(
     const source = i === 0 ? original : await blobs.open(sourceKey);
     if (!source) throw new Error(`render step ${step.name}: input blob ${sourceKey} is missing`);
     const out = await step.apply(
-      { upload: input.upload, source, original, format, decision: input.decision },
+      { upload: input.upload, source, original, format, decision: input.decision, softBindings },
       ctx,
     );
     const outKey = i === steps.length - 1 ? key : `renditions/${input.upload.id}/step-${i}`;
@@ -81,6 +93,7 @@ export async function renderUpload(
     if (outKey !== key) scratch.push(outKey);
     sourceKey = outKey;
     format = out.format;
+    softBindings.push(...(out.softBindings ?? []));
   }
   for (const k of scratch) await blobs.delete(k);
   return {

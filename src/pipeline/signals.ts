@@ -94,16 +94,18 @@ export const classifierSignalSchema = z.object({
   applicable: z.boolean().describe("False when the model does not cover this kind of audio."),
 });
 
-/*
- * Signals of stages still to come, in the shapes their capabilities specify. They are declared here so the
- * policy engine can type-check rules against them today; each joins SIGNAL_SCHEMAS when its stage exists.
- */
+/** Earmark's own watermark found in the upload (src/watermark), and the upload it leads back to. */
 export const watermarkSignalSchema = z.object({
-  found: z.boolean(),
-  payload: z.string().nullable(),
-  linkedUploadId: z.string().nullable(),
-  linkedAccountId: z.string().nullable(),
-  confidence: z.number(),
+  found: z
+    .boolean()
+    .describe("Earmark's watermark (this deployment's key) was decoded, integrity check passed."),
+  payload: z.string().nullable().describe("The 64-bit watermark id, 16 hex digits."),
+  linkedUploadId: z
+    .string()
+    .nullable()
+    .describe("The upload whose rendition carries this id; null when no rendition here has it."),
+  linkedAccountId: z.string().nullable().describe("That upload's account."),
+  confidence: z.number().describe("Detection confidence in [0, 1]."),
 });
 
 /** The C2PA manifest the upload arrived with, validated against the configured trust anchors. */
@@ -116,6 +118,7 @@ export const SIGNAL_SCHEMAS = {
   fingerprint: fingerprintSignalSchema,
   classifier: classifierSignalSchema,
   provenance: provenanceSignalSchema,
+  watermark: watermarkSignalSchema,
 } as const;
 
 /** A stored signal as the API shows it: the data and what produced it, when. */
@@ -135,6 +138,7 @@ export const signalsRecordSchema = z.object({
   fingerprint: signalEnvelope(fingerprintSignalSchema).optional(),
   classifier: signalEnvelope(classifierSignalSchema).optional(),
   provenance: signalEnvelope(provenanceSignalSchema).optional(),
+  watermark: signalEnvelope(watermarkSignalSchema).optional(),
 });
 
 export type SignalName = keyof typeof SIGNAL_SCHEMAS;
@@ -144,3 +148,4 @@ export type StatsSignal = Signals["stats"];
 export type FingerprintSignal = Signals["fingerprint"];
 export type ClassifierSignal = Signals["classifier"];
 export type ProvenanceSignal = Signals["provenance"];
+export type WatermarkSignal = Signals["watermark"];

@@ -5,6 +5,8 @@ import type { AudioProbe } from "../audio/format.js";
 import type { Fingerprint, MatchOf, StoredMatchKey } from "../fingerprint/index.js";
 import type { Provenance } from "../provenance/service.js";
 import type { UploadMetadata } from "../uploads/metadata.js";
+import type { WatermarkDetection } from "../watermark/index.js";
+import type { WatermarkLink } from "../watermark/store.js";
 import type { SignalName, Signals } from "./signals.js";
 
 /** What a stage may know about the upload besides its audio. */
@@ -50,12 +52,20 @@ export interface Catalogue {
 /** What a stage may ask of provenance: the upload's embedded C2PA manifest, validated. */
 export type ProvenanceReader = Pick<Provenance, "read">;
 
+/** What a stage may ask about Earmark's own watermark: blind detection with the deployment key, and the link. */
+export interface WatermarkReader {
+  detect(audio: AsyncIterable<PcmChunk>, signal?: AbortSignal): Promise<WatermarkDetection>;
+  /** The upload a detected payload was embedded for, or null when none of this database's renditions has it. */
+  link(payload: Uint8Array): Promise<WatermarkLink | null>;
+}
+
 export interface StageContext {
   signal: AbortSignal;
   logger: Logger;
   limits: { maxDurationS: number };
   catalogue: Catalogue;
   provenance: ProvenanceReader;
+  watermarks: WatermarkReader;
 }
 
 /**

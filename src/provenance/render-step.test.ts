@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audioIn, devTrust, simpleManifest } from "../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
@@ -6,11 +8,14 @@ import { UploadRecord } from "../api/uploads/schemas.js";
 import { createApp } from "../app.js";
 import { bufferSource } from "../audio/bytes.js";
 import { openAudio } from "../audio/open.js";
+import { watermarks } from "../db/schema/index.js";
 import { startWorker } from "../jobs/kinds.js";
 import type { Worker } from "../jobs/worker.js";
 import type { Decision } from "../pipeline/decide.js";
 import { noPolicyBundle } from "../pipeline/decide.js";
+import { WATERMARK_ALGORITHM } from "../watermark/index.js";
 import { type ManifestStoreJson, readProvenance } from "./c2pa/read.js";
+import { WATERMARK_SOFT_BINDING } from "./c2pa/settings.js";
 import { signAudio } from "./c2pa/sign.js";
 import type { Disclosure } from "./disclosure.js";
 import { DISCLOSURE_ASSERTION, manifestToDisclosure } from "./mapping.js";
@@ -25,7 +30,7 @@ import { provenanceWith } from "./service.js";
 interface Manifest {
   title: string;
   assertions: { label: string; data: unknown }[];
-  ingredients?: { relationship: string; title: string; active_manifest?: string }[];
+  ingredients?: { relationship: string; title: string; active_manifest?: string; format?: string }[];
 }
 const activeOf = (store: ManifestStoreJson) =>
   store.manifests?.[store.active_manifest ?? ""] as unknown as Manifest;
@@ -80,7 +85,10 @@ describe.each(DRIVERS)("C2PA-signed renditions (%s)", (driver) => {
     };
     const { record, rendition } = await uploadAndWait(incoming.bytes, { title: "Episode 9", disclosure });
     expect(record.decision?.action).toBe("label");
-    expect(record.rendition?.steps).toEqual([{ name: "c2pa-sign", version: "c2pa-sign-1" }]);
+    expect(record.rendition?.steps).toEqual([
+      { name: "watermark", version: WATERMARK_ALGORITHM },
+      { name: "c2pa-sign", version: "c2pa-sign-1" },
+    ]);
 
     const { signal, store } = await readProvenance(rendition, "mp3", trust);
     expect(signal).toMatchObject({ present: true, state: "trusted", statusCodes: [] });
@@ -113,10 +121,23 @@ describe.each(DRIVERS)("C2PA-signed renditions (%s)", (driver) => {
       ]),
       policyRevision: t.deps.policy.revision,
     });
-    expect(assertion(active, "c2pa.soft-binding")).toEqual({
-      alg: FINGERPRINT_SOFT_BINDING,
-      blocks: [{ scope: {}, value: Buffer.from(record.id).toString("base64") }],
-    });
+    // One soft binding per mark: the watermark's id (as the watermarks table has it) and the fingerprint's.
+    const [mark] = await t.deps.database.db
+      .select()
+      .from(watermarks)
+      .where(eq(watermarks.uploadId, record.id));
+    expect(
+      active.assertions.filter((a) => a.label.startsWith("c2pa.soft-binding")).map((a) => a.data),
+    ).toEqual([
+      {
+        alg: WATERMARK_SOFT_BINDING,
+        blocks: [{ scope: {}, value: Buffer.from(mark!.payload, "hex").toString("base64") }],
+      },
+      {
+        alg: FINGERPRINT_SOFT_BINDING,
+        blocks: [{ scope: {}, value: Buffer.from(record.id).toString("base64") }],
+      },
+    ]);
     expect(manifestToDisclosure(active)).toMatchObject({
       aiUse: "generated",
       disclosure,
@@ -143,11 +164,21 @@ describe.each(DRIVERS)("C2PA-signed renditions (%s)", (driver) => {
     expect(rendition.length).toBeGreaterThan(original.length);
   });
 
-  it("passes Ogg through unsigned: it cannot carry an embedded manifest (no sidecar yet)", async () => {
+  it("sends Ogg out as signed FLAC, the Ogg upload described as its parent by its SHA-256", async () => {
     const ogg = await audioIn("ogg-vorbis");
     const { record, rendition } = await uploadAndWait(ogg, { title: "Ogg" });
     expect(record.status).toBe("decided");
-    expect(Buffer.from(rendition).equals(Buffer.from(ogg))).toBe(true);
+    expect(record.rendition).toMatchObject({ format: "flac", contentType: "audio/flac" });
+    const { signal, store } = await readProvenance(rendition, "flac", t.deps.provenance.trust);
+    expect(signal.state).toBe("trusted");
+    expect(activeOf(store!).ingredients).toEqual([
+      expect.objectContaining({
+        relationship: "parentOf",
+        title: "Ogg (as uploaded)",
+        format: "audio/ogg",
+        instance_id: `sha256:${createHash("sha256").update(ogg).digest("hex")}`,
+      }),
+    ]);
   });
 });
 
@@ -203,7 +234,7 @@ describe("the c2pa-sign step on its own", () => {
     const source = bufferSource(wav);
     await expect(
       step.apply(
-        { upload: await factsOf(wav), source, original: source, format: "wav", decision },
+        { upload: await factsOf(wav), source, original: source, format: "wav", decision, softBindings: [] },
         { signal: new AbortController().signal },
       ),
     ).rejects.toThrow(

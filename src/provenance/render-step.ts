@@ -27,7 +27,7 @@ export { FINGERPRINT_SOFT_BINDING };
  * had one.
  */
 export function renditionManifest(
-  input: Pick<RenderInput, "upload" | "decision">,
+  input: Pick<RenderInput, "upload" | "decision" | "softBindings">,
   labelTexts: Readonly<Record<string, string>>,
 ): ManifestDefinition {
   const { upload, decision } = input;
@@ -40,17 +40,18 @@ export function renditionManifest(
       policyRevision: decision.policyRevision,
     },
   };
-  const softBinding: AssertionDefinition = {
+  const bindings = [
+    ...input.softBindings,
+    { alg: FINGERPRINT_SOFT_BINDING, value: Buffer.from(upload.id).toString("base64") },
+  ];
+  const softBindings: AssertionDefinition[] = bindings.map((b) => ({
     label: "c2pa.soft-binding",
-    data: {
-      alg: FINGERPRINT_SOFT_BINDING,
-      blocks: [{ scope: {}, value: Buffer.from(upload.id).toString("base64") }],
-    },
-  };
+    data: { alg: b.alg, blocks: [{ scope: {}, value: b.value }] },
+  }));
   return {
     title: upload.metadata.title ?? upload.id,
     claimGenerator: CLAIM_GENERATOR,
-    assertions: [...disclosureToAssertions(upload.metadata.disclosure), decisionAssertion, softBinding],
+    assertions: [...disclosureToAssertions(upload.metadata.disclosure), decisionAssertion, ...softBindings],
   };
 }
 

@@ -16,6 +16,8 @@ import type { Deps } from "../deps.js";
 import { FINGERPRINT_ALGORITHM, fingerprintChunks } from "../fingerprint/index.js";
 import { lookupFingerprint, signalMatch } from "../fingerprint/store.js";
 import type { FingerprintSignal } from "../pipeline/signals.js";
+import { detectWatermark } from "../watermark/index.js";
+import { linkWatermark } from "../watermark/store.js";
 import type { ManifestStoreJson, ProvenanceRead } from "./c2pa/read.js";
 
 /** A fingerprint match as verify reports it: which upload and how, never whose (the account is left out). */
@@ -24,19 +26,32 @@ export type VerifiedMatch = Omit<FingerprintSignal["matches"][number], "accountI
 /** A distributed upload the file was recognised as, with the credentials Earmark signed for it. */
 export interface RecoveredUpload {
   uploadId: string;
-  /** How it was found: the file's fingerprint matched this upload as the same recording. */
-  foundBy: "fingerprint";
-  match: VerifiedMatch;
+  /**
+   * How it was found: `watermark` — the file carries the watermark id of this upload's rendition;
+   * `fingerprint` — its fingerprint matched this upload as the same recording.
+   */
+  foundBy: "watermark" | "fingerprint";
+  /** The fingerprint match with this upload, when there is one. */
+  match: VerifiedMatch | null;
   decision: { action: "allow" | "label"; labels: string[]; decidedAt: string };
   /** The rendition's manifest store as signed at distribution, validated now; null if it carries none. */
   manifest: { validation: ProvenanceRead; manifestStore: ManifestStoreJson } | null;
 }
 
+export interface VerifiedWatermark {
+  found: boolean;
+  /** The 64-bit watermark id, hex; null when none was found. */
+  payload: string | null;
+  confidence: number;
+  ranges: { startS: number; endS: number }[];
+  speedRatio: number | null;
+}
+
 export interface VerifyResult {
   /** The file's own C2PA manifest, validated against this server's trust anchors. */
   c2pa: ProvenanceRead;
-  /** Watermark detection: not built yet (always null). */
-  watermark: null;
+  /** Earmark's watermark in the file (this deployment's key): the payload, where it was found, how sure. */
+  watermark: VerifiedWatermark;
   fingerprint: { algorithmVersion: string; matches: VerifiedMatch[] };
   /** The distributed upload this file is, or null when it matches none. */
   upload: RecoveredUpload | null;
@@ -49,12 +64,20 @@ export interface VerifyResult {
  * and the signed manifest; never the account.
  */
 export async function verifyAudio(
-  deps: Pick<Deps, "database" | "blobs" | "provenance" | "config">,
+  deps: Pick<Deps, "database" | "blobs" | "provenance" | "config" | "watermarking">,
   source: ByteSource,
 ): Promise<VerifyResult> {
   const limits = { maxDurationS: deps.config.limits.maxDurationS };
   const probe = await openAudio(source, limits);
   const { signal: c2pa } = await deps.provenance.read(source, probe.format);
+  const detection = await detectWatermark(decodeAudio(source, probe, limits), { key: deps.watermarking.key });
+  const watermark: VerifiedWatermark = {
+    found: detection.found,
+    payload: detection.payload ? Buffer.from(detection.payload).toString("hex") : null,
+    confidence: detection.confidence,
+    ranges: detection.ranges,
+    speedRatio: detection.speedRatio,
+  };
   const fp = await fingerprintChunks(decodeAudio(source, probe, limits));
   const matches = (await lookupFingerprint(deps.database.db, fp)).map((m) => {
     const { accountId: _whose, ...match } = signalMatch(m);
@@ -62,13 +85,29 @@ export async function verifyAudio(
   });
   const fingerprint = { algorithmVersion: FINGERPRINT_ALGORITHM, matches: matches.slice(0, 5) };
   const same = matches.filter((m) => m.verdict === "same-recording");
-  return { c2pa, watermark: null, fingerprint, upload: await distributed(deps, same) };
+  // The watermark names one rendition exactly; the fingerprint finds the recording. The mark goes first.
+  const marked = detection.payload ? await linkWatermark(deps.database.db, detection.payload) : null;
+  const candidates: Candidate[] = [
+    ...(marked
+      ? [
+          {
+            uploadId: marked.uploadId,
+            foundBy: "watermark" as const,
+            match: same.find((m) => m.uploadId === marked.uploadId) ?? null,
+          },
+        ]
+      : []),
+    ...same.map((match) => ({ uploadId: match.uploadId, foundBy: "fingerprint" as const, match })),
+  ];
+  return { c2pa, watermark, fingerprint, upload: await distributed(deps, candidates) };
 }
 
-/** The first of the matches (best first) that Earmark distributed, with its signed credentials. */
+type Candidate = Pick<RecoveredUpload, "uploadId" | "foundBy" | "match">;
+
+/** The first of the candidates (in order) that Earmark distributed, with its signed credentials. */
 async function distributed(
   deps: Pick<Deps, "database" | "blobs" | "provenance">,
-  same: VerifiedMatch[],
+  same: Candidate[],
 ): Promise<RecoveredUpload | null> {
   if (same.length === 0) return null;
   const db = deps.database.db;
@@ -85,8 +124,8 @@ async function distributed(
         eq(uploads.status, "decided"),
       ),
     );
-  for (const match of same) {
-    const row = rows.find((r) => r.id === match.uploadId);
+  for (const candidate of same) {
+    const row = rows.find((r) => r.id === candidate.uploadId);
     if (!row) continue;
     const [decision] = await db
       .select()
@@ -100,8 +139,8 @@ async function distributed(
     const read = format && blob ? await deps.provenance.read(blob, format) : null;
     return {
       uploadId: row.id,
-      foundBy: "fingerprint",
-      match,
+      foundBy: candidate.foundBy,
+      match: candidate.match,
       decision: {
         action: decision.action,
         labels: decision.labels,

@@ -31,7 +31,7 @@ button:disabled{opacity:.45;cursor:not-allowed}textarea{width:100%;min-height:48
 .rule-matched{background:#fff8e1}code{background:#f0f0f3;padding:0 3px;border-radius:3px;font-size:13px}audio{width:100%}
 .login{max-width:380px;margin:60px auto;background:#fff;border:1px solid #e3e3e8;border-radius:8px;padding:20px 24px}
 .login label{display:block;margin:10px 0 2px}.login input{width:100%;padding:6px;font:inherit}.login button{margin-top:14px;width:100%}
-.muted{color:#666;font-size:13px}img.waveform{display:block;width:100%;height:96px;margin-top:6px;cursor:pointer;border-radius:4px}`;
+.muted{color:#666;font-size:13px}img.waveform{display:block;width:100%;height:96px;margin-top:6px;cursor:pointer;border-radius:4px}svg.heat{display:block;margin-top:2px}`;
 
 /** j/k move through the queue, a/r/e jump to the actions; typing in a field is left alone. */
 const KEYS_SCRIPT = `

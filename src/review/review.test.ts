@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -247,6 +248,30 @@ describe.each(DRIVERS)("review dashboard (%s)", (driver) => {
       ["alice@example.org", "open, unclaimed"],
       ["bob@example.org", "open, claim of alice@example.org expired"],
     ]);
+  });
+
+  it("shows the AI-likeness score with its per-window strip, and the watermark finding", async () => {
+    const speech = readFileSync("detectors/ai-likeness/fixtures/synthetic-speech.wav");
+    const res = await app.request("/v1/uploads", {
+      method: "POST",
+      body: multipart(speech, { metadata: { title: "hold me: Synthetic voice", kind: "podcast" } }),
+      headers: creator.auth,
+    });
+    const { id } = (await res.json()) as { id: string };
+    await worker.idle();
+    const scored = (await record(id)).signals.classifier!.data;
+    expect(scored.applicable).toBe(true);
+    const page = (await (await signedIn("alice@example.org")).get(`/review/items/${id}`)).html;
+    expect(page).toContain("<h2>AI-likeness</h2>");
+    expect(page).toContain(`<dt>Model</dt><dd>${scored.modelVersion}</dd>`);
+    expect(page).toMatch(
+      /<svg class="heat" role="img" aria-label="AI-likeness per 2 s window; highest \d+(\.\d)?\s?% at/,
+    );
+    expect(page.match(/<rect x="[\d.]+" y="0" width="[\d.]+" height="1" fill="#c0392b"/g)).toHaveLength(
+      scored.segments.length,
+    );
+    expect(page).toContain("<h2>Watermark</h2>");
+    expect(page).toContain("No Earmark watermark");
   });
 
   it("approves with labels like a policy label decision: rendition, webhook, closed task, audit", async () => {

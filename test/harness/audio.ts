@@ -6,6 +6,10 @@ import encodeFlacStream from "@audio/encode-flac";
 import encodeMp3Stream from "@audio/encode-mp3";
 import encodeOggStream from "@audio/encode-ogg";
 import encodeOpusStream from "@audio/encode-opus";
+import { bufferSource } from "../../src/audio/bytes.js";
+import { decodeAudio } from "../../src/audio/decode/index.js";
+import type { AudioProbe } from "../../src/audio/format.js";
+import { openAudio } from "../../src/audio/open.js";
 
 export interface Signal {
   sampleRate: number;
@@ -195,6 +199,29 @@ export function makeMusic(opts: {
   return { sampleRate, channels };
 }
 
+/**
+ * {@link makeMusic} over a bed of darkened noise (a pad, cymbals, room): the dense spectrum produced music has
+ * (median spectral flatness ~0.36, under the policy's noise-only threshold of 0.5).
+ * The watermark needs it — on the bare notes of makeMusic, sparse and decaying like plucked strings, the mark
+ * does not decode (docs/adr/0010-watermark.md, known failures).
+ */
+export function makeMix(opts: {
+  seconds: number;
+  seed: number;
+  sampleRate?: number;
+  channels?: number;
+}): Signal {
+  const signal = makeMusic(opts);
+  const random = rng(opts.seed ^ 0x5eed);
+  let lp = 0;
+  const n = signal.channels[0]!.length;
+  for (let i = 0; i < n; i++) {
+    lp = 0.9 * lp + 0.1 * (random() - 0.5);
+    for (const c of signal.channels) c[i]! += 0.3 * lp;
+  }
+  return signal;
+}
+
 /** Plays `signal` `factor` times faster (pitch and tempo together), by linear interpolation. */
 export function playFaster(signal: Signal, factor: number): Signal {
   const n = Math.floor(signal.channels[0]!.length / factor);
@@ -218,4 +245,24 @@ export function excerpt(signal: Signal, fromS: number, seconds: number): Signal 
   const a = Math.round(fromS * signal.sampleRate);
   const b = a + Math.round(seconds * signal.sampleRate);
   return { sampleRate: signal.sampleRate, channels: signal.channels.map((c) => c.slice(a, b)) };
+}
+
+/** Decodes a file's bytes (any format Earmark reads) into one signal, with the probe. */
+export async function decodeFile(bytes: Uint8Array): Promise<Signal & { probe: AudioProbe }> {
+  const limits = { maxDurationS: 3600 };
+  const source = bufferSource(bytes);
+  const probe = await openAudio(source, limits);
+  const parts: Float32Array[][] = [];
+  for await (const chunk of decodeAudio(source, probe, limits)) parts.push(chunk.channels);
+  const n = parts.reduce((sum, p) => sum + p[0]!.length, 0);
+  const channels = Array.from({ length: probe.channels }, (_, ch) => {
+    const out = new Float32Array(n);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p[ch]!, at);
+      at += p[ch]!.length;
+    }
+    return out;
+  });
+  return { sampleRate: probe.sampleRate, channels, probe };
 }

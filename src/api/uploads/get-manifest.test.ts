@@ -1,8 +1,10 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audioIn } from "../../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
 import { multipart } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
+import { renditions, uploads } from "../../db/schema/index.js";
 import { startWorker } from "../../jobs/kinds.js";
 import type { Worker } from "../../jobs/worker.js";
 import { problemSchema } from "../problem.js";
@@ -50,9 +52,22 @@ describe.each(DRIVERS)("GET /v1/uploads/{id}/manifest (%s)", (driver) => {
     expect(store.manifests[store.active_manifest]?.title).toBe("Credited");
   });
 
-  it("says there is no manifest for an Ogg rendition, as problem+json", async () => {
+  it("returns a manifest for an Ogg upload: its rendition is signed FLAC", async () => {
+    const id = await upload(await audioIn("ogg-vorbis"), "Ogg in");
+    await worker.idle();
+    const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: alice.auth });
+    expect(res.status).toBe(200);
+    expect(ManifestResponse.parse(await res.json()).validation).toMatchObject({ state: "trusted" });
+  });
+
+  it("says there is no manifest for an Ogg rendition (made before renditions were re-encoded), as problem+json", async () => {
     const id = await upload(await audioIn("ogg-vorbis"), "Ogg");
     await worker.idle();
+    const [row] = await t.deps.database.db.select().from(uploads).where(eq(uploads.id, id));
+    await t.deps.database.db
+      .update(renditions)
+      .set({ blobKey: row!.blobKey, format: "ogg-vorbis", contentType: "audio/ogg", steps: [] })
+      .where(eq(renditions.uploadId, id));
     const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: alice.auth });
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toBe("application/problem+json");

@@ -6,6 +6,7 @@ import { multipart } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
 import { startWorker } from "../../jobs/kinds.js";
 import type { Worker } from "../../jobs/worker.js";
+import { WATERMARK_ALGORITHM } from "../../watermark/index.js";
 import { problemSchema } from "../problem.js";
 import { UploadRecord, UploadSummary } from "./schemas.js";
 
@@ -81,9 +82,13 @@ describe.each(DRIVERS)("reading uploads (%s)", (driver) => {
     expect(record.rendition).toMatchObject({
       format: "wav",
       contentType: "audio/wav",
-      steps: [{ name: "c2pa-sign", version: "c2pa-sign-1" }],
+      steps: [
+        { name: "watermark", version: WATERMARK_ALGORITHM },
+        { name: "c2pa-sign", version: "c2pa-sign-1" },
+      ],
     });
-    // The upload plus Earmark's C2PA manifest.
+    expect(record.signals.watermark).toMatchObject({ version: WATERMARK_ALGORITHM, data: { found: false } });
+    // The marked audio plus Earmark's C2PA manifest.
     expect(record.rendition?.sizeBytes).toBeGreaterThan(wav.length);
     expect(record.links.rendition).toBe(`http://localhost/v1/uploads/${id}/rendition`);
   });

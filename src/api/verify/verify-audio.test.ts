@@ -1,10 +1,25 @@
 import { rm } from "node:fs/promises";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMp3, encodeWav, excerpt, makeMusic, playFaster } from "../../../test/harness/audio.js";
-import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
+import {
+  decodeFile,
+  encodeMp3,
+  encodeWav,
+  excerpt,
+  makeMix,
+  makeMusic,
+  playFaster,
+} from "../../../test/harness/audio.js";
+import {
+  createTestContext,
+  DRIVERS,
+  TEST_WATERMARK_KEY,
+  type TestContext,
+} from "../../../test/harness/deps.js";
 import { multipart } from "../../../test/harness/http.js";
 import { HOLD_RULE, shippedBundleWith } from "../../../test/harness/policy.js";
 import { createApp } from "../../app.js";
+import { watermarks } from "../../db/schema/index.js";
 import { startWorker } from "../../jobs/kinds.js";
 import type { Worker } from "../../jobs/worker.js";
 import type { VerifyResponse } from "./verify-audio.js";
@@ -16,13 +31,18 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
   let policyDir: string;
   let creator: Awaited<ReturnType<TestContext["account"]>>;
   let stranger: Awaited<ReturnType<TestContext["account"]>>;
-  const music = makeMusic({ seconds: 40, seed: 7101 });
+  const music = makeMix({ seconds: 40, seed: 7101 });
   let distributedId: string;
 
   beforeAll(async () => {
     policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
     t = await createTestContext(driver, {
-      env: { EARMARK_POLICY_DIR: policyDir, EARMARK_C2PA_MAX_BYTES: "8MiB" },
+      // A fixed watermark key: whether a marginal clip decodes depends on the key's patterns, so tests use one.
+      env: {
+        EARMARK_POLICY_DIR: policyDir,
+        EARMARK_C2PA_MAX_BYTES: "8MiB",
+        EARMARK_WATERMARK_KEY: TEST_WATERMARK_KEY,
+      },
     });
     app = createApp(t.deps);
     creator = await t.account("creator");
@@ -58,21 +78,30 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
   }
 
   it("leads a stripped, re-encoded and sped-up excerpt back to the distributed upload and its signed credentials", async () => {
-    // What a re-post elsewhere looks like: 20 s from the middle, 3 % fast, MP3 — no manifest left.
-    const copy = await encodeMp3(playFaster(excerpt(music, 10, 20), 1.03));
+    // What a re-post elsewhere looks like: 30 s of the rendition, 3 % fast, MP3 — no manifest left.
+    const rendition = await app.request(`/v1/uploads/${distributedId}/rendition`, { headers: creator.auth });
+    const marked = await decodeFile(new Uint8Array(await rendition.arrayBuffer()));
+    const copy = await encodeMp3(playFaster(excerpt(marked, 8, 30), 1.03));
     const { res, body } = await verify(copy, "audio/mpeg");
     expect(res.status).toBe(200);
     expect(body.c2pa.present).toBe(false);
-    expect(body.watermark).toBeNull();
+    // The watermark names the rendition's id exactly; the fingerprint finds the same recording.
+    const [mark] = await t.deps.database.db
+      .select()
+      .from(watermarks)
+      .where(eq(watermarks.uploadId, distributedId));
+    expect(body.watermark).toMatchObject({ found: true, payload: mark!.payload });
+    expect(body.watermark.speedRatio).toBeCloseTo(1.03, 2);
+    expect(body.watermark.ranges.length).toBeGreaterThan(0);
     expect(body.fingerprint.matches[0]).toMatchObject({ uploadId: distributedId, verdict: "same-recording" });
     // Another account's upload is named by id only.
     expect(body.fingerprint.matches[0]).not.toHaveProperty("accountId");
     expect(body.upload).toMatchObject({
       uploadId: distributedId,
-      foundBy: "fingerprint",
+      foundBy: "watermark",
       decision: { action: "allow", labels: [] },
     });
-    expect(body.upload!.match.speedRatio).toBeCloseTo(1.03, 2);
+    expect(body.upload!.match!.speedRatio).toBeCloseTo(1.03, 2);
     // The credentials Earmark signed for the rendition, validated now under this server's trust anchors.
     expect(body.upload!.manifest!.validation.state).toBe("trusted");
     const store = body.upload!.manifest!.manifestStore as {
@@ -83,6 +112,23 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
       (a) => a.label === "org.earmark.decision",
     );
     expect(decision?.data.uploadId).toBe(distributedId);
+  });
+
+  it("finds a clip too short for the watermark by its fingerprint", async () => {
+    // 5 s is less than one 6.4 s watermark block: the mark cannot be read, the fingerprint still matches.
+    const { body } = await verify(await encodeMp3(excerpt(music, 20, 5)), "audio/mpeg");
+    expect(body.watermark).toEqual({
+      found: false,
+      payload: null,
+      confidence: 0,
+      ranges: [],
+      speedRatio: null,
+    });
+    expect(body.upload).toMatchObject({
+      uploadId: distributedId,
+      foundBy: "fingerprint",
+      match: { verdict: "same-recording" },
+    });
   });
 
   it("reads the manifest of the distributed rendition itself as trusted", async () => {

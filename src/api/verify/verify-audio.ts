@@ -17,13 +17,32 @@ export const VerifyResponse = z
     c2pa: provenanceReadSchema.describe(
       "The file's own C2PA manifest, validated against this server's trust anchors.",
     ),
-    watermark: z.null().describe("Watermark detection; not built yet, always null."),
+    watermark: z
+      .object({
+        found: z
+          .boolean()
+          .describe("Earmark's watermark (this deployment's key) was decoded and passed its check."),
+        payload: z.string().nullable().describe("The 64-bit watermark id, 16 hex digits."),
+        confidence: z.number(),
+        ranges: z
+          .array(z.object({ startS: z.number(), endS: z.number() }))
+          .describe("Where in the file the mark was decoded, in seconds."),
+        speedRatio: z
+          .number()
+          .nullable()
+          .describe("Estimated speed change: 1.02 means the file runs 2 % fast."),
+      })
+      .describe("Earmark's watermark in the file."),
     fingerprint: z.object({ algorithmVersion: z.string(), matches: z.array(Match).max(5) }),
     upload: z
       .object({
         uploadId: z.string(),
-        foundBy: z.literal("fingerprint"),
-        match: Match,
+        foundBy: z
+          .enum(["watermark", "fingerprint"])
+          .describe(
+            "watermark: the file carries this upload's watermark id; fingerprint: its fingerprint matched.",
+          ),
+        match: Match.nullable().describe("The fingerprint match with this upload, when there is one."),
         decision: z.object({
           action: z.enum(["allow", "label"]),
           labels: z.array(z.string()),
@@ -52,9 +71,10 @@ export const verifyAudioRoute = createRoute({
   summary: "Verify a file: its own Content Credentials, and the distributed upload it is",
   description:
     "The body is the audio file itself (any format uploads accept), at most `EARMARK_C2PA_MAX_BYTES`. Nothing is " +
-    "stored. Returns the file's C2PA validation and, when its fingerprint matches an upload Earmark distributed " +
-    "(decided `allow` or `label`, not removed) as the same recording, that upload's id, decision and signed " +
-    "manifest — so a copy whose manifest was stripped by a re-encode still leads back to its credentials. " +
+    "stored. Returns the file's C2PA validation, Earmark's watermark if the file carries it, and, when the mark " +
+    "or the fingerprint leads to an upload Earmark distributed (decided `allow` or `label`, not removed), that " +
+    "upload's id, decision and signed manifest — so a copy whose manifest was stripped by a re-encode still " +
+    "leads back to its credentials. " +
     "`fingerprint.matches` may name uploads of other accounts: by id only, never the account.",
   security: [{ apiKey: [] }],
   request: {

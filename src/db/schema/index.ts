@@ -6,4 +6,5 @@ export * from "./policies.js";
 export * from "./rate-limits.js";
 export * from "./reviewers.js";
 export * from "./uploads.js";
+export * from "./watermarks.js";
 export * from "./webhooks.js";

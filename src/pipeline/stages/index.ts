@@ -4,6 +4,7 @@ import { decodeStage } from "./decode.js";
 import { fingerprintStage } from "./fingerprint.js";
 import { provenanceStage } from "./provenance.js";
 import { statsStage } from "./stats.js";
+import { watermarkStage } from "./watermark.js";
 
 /**
  * The analysis stages. This list is the one place a stage is registered. They run together over one decode
@@ -16,4 +17,5 @@ export const DEFAULT_STAGES: readonly Stage[] = [
   fingerprintStage,
   classifierStage,
   provenanceStage,
+  watermarkStage,
 ];

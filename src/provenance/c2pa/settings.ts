@@ -1,4 +1,5 @@
 import { FINGERPRINT_ALGORITHM } from "../../fingerprint/extract.js";
+import { WATERMARK_ALGORITHM } from "../../watermark/index.js";
 import { SIGNING_EKUS } from "./certs.js";
 
 /** What Earmark trusts and which soft-binding algorithms it names; turned into c2pa-rs settings below. */
@@ -13,11 +14,14 @@ export interface TrustConfig {
  */
 export const FINGERPRINT_SOFT_BINDING = `org.earmark.fingerprint.${FINGERPRINT_ALGORITHM}`;
 
+/** The soft-binding algorithm of Earmark's watermark. The value is the rendition's 64-bit watermark id. */
+export const WATERMARK_SOFT_BINDING = `org.earmark.watermark.${WATERMARK_ALGORITHM}`;
+
 /**
  * Soft-binding algorithms Earmark writes into `c2pa.soft-binding` assertions. Newer c2pa-rs refuses an
  * algorithm that is not listed in its `soft_binding.soft_binding_algorithms` setting.
  */
-export const SOFT_BINDING_ALGORITHMS = [FINGERPRINT_SOFT_BINDING] as const;
+export const SOFT_BINDING_ALGORITHMS = [WATERMARK_SOFT_BINDING, FINGERPRINT_SOFT_BINDING] as const;
 
 /**
  * c2pa-rs settings as the WASM builder and reader take them: **snake_case** keys (camelCase or unknown keys

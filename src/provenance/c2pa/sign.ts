@@ -1,4 +1,5 @@
-import type { AudioFormat } from "../../audio/format.js";
+import { createHash } from "node:crypto";
+import { type AudioFormat, CONTENT_TYPES } from "../../audio/format.js";
 import { buildCoseSign1 } from "./cose.js";
 import { c2paMimeType, UnsupportedProvenanceFormatError } from "./formats.js";
 import { describeC2paError, type ManifestStoreJson, type ProvenanceRead, readProvenance } from "./read.js";
@@ -116,7 +117,6 @@ export async function signAudio(
     if (incoming.signal.present) parentAsset = { bytes, format, title: `${manifest.title} (as received)` };
   }
   const parentMime = parentAsset ? c2paMimeType(parentAsset.format) : null;
-  if (parentAsset && !parentMime) throw new UnsupportedProvenanceFormatError(parentAsset.format);
   const parent = parentAsset !== null;
   const definition = {
     title: manifest.title,
@@ -132,6 +132,18 @@ export async function signAudio(
         JSON.stringify({ title: parentAsset.title, relationship: "parentOf", label: PARENT_ID }),
         parentMime,
         new BytesBlob(parentAsset.bytes),
+      );
+    } else if (parentAsset) {
+      // A container c2pa-rs cannot open (Ogg, ADTS AAC) carries no manifest to inherit: the ingredient is
+      // described, not read, and named by the SHA-256 of its bytes.
+      builder.addIngredient(
+        JSON.stringify({
+          title: parentAsset.title,
+          format: CONTENT_TYPES[parentAsset.format],
+          relationship: "parentOf",
+          label: PARENT_ID,
+          instance_id: `sha256:${createHash("sha256").update(parentAsset.bytes).digest("hex")}`,
+        }),
       );
     }
     const reserveSize = reserveSizeFor(signer);
