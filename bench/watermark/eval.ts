@@ -166,5 +166,10 @@ for (const a of attacks) {
   );
 }
 console.log(
-  `\nFalse positives on the unmarked originals: earmark ${falsePositives}/${files.length}${hasAudiowmark ? `, audiowmark ${awmFalsePositives}/${files.length}` : ""}`,
+  `\nFalse positives on the unmarked originals: earmark ${falsePositives}/${files.length} (found = a MAC-valid payload).`,
 );
+if (hasAudiowmark) {
+  console.log(
+    `audiowmark \`get\` printed a payload for ${awmFalsePositives}/${files.length} unmarked originals: it always prints its best guesses with scores and has no integrity check, so this is not a comparable false-positive rate.`,
+  );
+}
