@@ -122,7 +122,7 @@ describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
     // The same account re-releasing its own distributed audio is not a re-upload of someone else's.
     const own = await uploadAndWait(
       carol.auth,
-      await encodeMp3(excerpt(signal, 5, 20), 128),
+      await encodeMp3(excerpt(signal, 2, 36), 128),
       "Carol's, again",
     );
     expect(own.signals.watermark?.data).toMatchObject({ found: true, linkedAccountId: carol.id });
