@@ -14,7 +14,7 @@ import { assignWatermark } from "./store.js";
  * audio/encode.ts renditionTarget). Runs before C2PA signing, which names the mark as a soft binding.
  */
 export function watermarkStep(
-  watermarking: Pick<Watermarking, "key">,
+  watermarking: Pick<Watermarking, "key" | "newPayload">,
   db: Db,
   limits: { maxDurationS: number },
 ): RenderStep {
@@ -23,7 +23,7 @@ export function watermarkStep(
     version: WATERMARK_ALGORITHM,
     async apply(input, ctx) {
       const probe = await openAudio(input.source, limits);
-      const payload = await assignWatermark(db, input.upload, WATERMARK_ALGORITHM);
+      const payload = await assignWatermark(db, input.upload, WATERMARK_ALGORITHM, watermarking.newPayload);
       const frames = probe.format === "wav" ? Number(probe.details.frames) : null;
       const target = renditionTarget(probe, Number.isFinite(frames) ? frames : null);
       const marked = embedWatermark(decodeAudio(input.source, probe, limits), {

@@ -12,6 +12,8 @@ export interface Watermarking {
   key: Uint8Array;
   /** True while Earmark marks with the development key it generated itself. */
   development: boolean;
+  /** Draws a new upload's watermark id; random unless a test needs a reproducible sequence. */
+  newPayload?: () => Uint8Array;
 }
 
 /** Where the development key lives, beside the development C2PA credentials. */

@@ -25,6 +25,7 @@ export async function assignWatermark(
   db: Db,
   upload: { id: string; accountId: string },
   algorithm: string,
+  newPayload: () => Uint8Array = () => randomBytes(8),
 ): Promise<Uint8Array> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const [existing] = await db
@@ -32,7 +33,7 @@ export async function assignWatermark(
       .from(watermarks)
       .where(eq(watermarks.uploadId, upload.id));
     if (existing) return Uint8Array.from(Buffer.from(existing.payload, "hex"));
-    const payload = randomBytes(8);
+    const payload = newPayload();
     const inserted = await db
       .insert(watermarks)
       .values({ payload: hex(payload), uploadId: upload.id, accountId: upload.accountId, algorithm })

@@ -13,8 +13,8 @@ import {
 import {
   createTestContext,
   DRIVERS,
-  TEST_WATERMARK_KEY,
   type TestContext,
+  testWatermarking,
 } from "../../../test/harness/deps.js";
 import { multipart } from "../../../test/harness/http.js";
 import { HOLD_RULE, shippedBundleWith } from "../../../test/harness/policy.js";
@@ -37,12 +37,9 @@ describe.each(DRIVERS)("POST /v1/verify (%s)", (driver) => {
   beforeAll(async () => {
     policyDir = await shippedBundleWith({ "test-hold.yaml": HOLD_RULE });
     t = await createTestContext(driver, {
-      // A fixed watermark key: whether a marginal clip decodes depends on the key's patterns, so tests use one.
-      env: {
-        EARMARK_POLICY_DIR: policyDir,
-        EARMARK_C2PA_MAX_BYTES: "8MiB",
-        EARMARK_WATERMARK_KEY: TEST_WATERMARK_KEY,
-      },
+      env: { EARMARK_POLICY_DIR: policyDir, EARMARK_C2PA_MAX_BYTES: "8MiB" },
+      // A fixed key and a reproducible sequence of ids: some ids do not decode from short test audio.
+      deps: { watermarking: testWatermarking() },
     });
     app = createApp(t.deps);
     creator = await t.account("creator");

@@ -10,8 +10,8 @@ import {
 import {
   createTestContext,
   DRIVERS,
-  TEST_WATERMARK_KEY,
   type TestContext,
+  testWatermarking,
 } from "../../../test/harness/deps.js";
 import { multipart } from "../../../test/harness/http.js";
 import { UploadRecord } from "../../api/uploads/schemas.js";
@@ -39,7 +39,7 @@ describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
   const original = makeMix({ seconds: 40, seed: 5150 });
 
   beforeAll(async () => {
-    t = await createTestContext(driver, { env: { EARMARK_WATERMARK_KEY: TEST_WATERMARK_KEY } });
+    t = await createTestContext(driver, { deps: { watermarking: testWatermarking() } });
     app = createApp(t.deps);
     worker = startWorker(t.deps, 1, { pollMs: 50 });
   });
