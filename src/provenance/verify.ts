@@ -15,6 +15,7 @@ import { decisions, renditions, uploads } from "../db/schema/index.js";
 import type { Deps } from "../deps.js";
 import { FINGERPRINT_ALGORITHM, fingerprintChunks } from "../fingerprint/index.js";
 import { lookupFingerprint, signalMatch } from "../fingerprint/store.js";
+import { PcmBroadcast } from "../pipeline/broadcast.js";
 import type { FingerprintSignal } from "../pipeline/signals.js";
 import { detectWatermark } from "../watermark/index.js";
 import { linkWatermark } from "../watermark/store.js";
@@ -70,7 +71,12 @@ export async function verifyAudio(
   const limits = { maxDurationS: deps.config.limits.maxDurationS };
   const probe = await openAudio(source, limits);
   const { signal: c2pa } = await deps.provenance.read(source, probe.format);
-  const detection = await detectWatermark(decodeAudio(source, probe, limits), { key: deps.watermarking.key });
+  // One decode read by both the watermark detector and the fingerprint.
+  const pcm = new PcmBroadcast(decodeAudio(source, probe, limits)[Symbol.asyncIterator](), 2);
+  const [detection, fp] = await Promise.all([
+    detectWatermark(pcm.reader(0), { key: deps.watermarking.key }),
+    fingerprintChunks(pcm.reader(1)),
+  ]);
   const watermark: VerifiedWatermark = {
     found: detection.found,
     payload: detection.payload ? Buffer.from(detection.payload).toString("hex") : null,
@@ -78,7 +84,6 @@ export async function verifyAudio(
     ranges: detection.ranges,
     speedRatio: detection.speedRatio,
   };
-  const fp = await fingerprintChunks(decodeAudio(source, probe, limits));
   const matches = (await lookupFingerprint(deps.database.db, fp)).map((m) => {
     const { accountId: _whose, ...match } = signalMatch(m);
     return match;
