@@ -116,7 +116,7 @@ describe("renditionTarget", () => {
     }) as Parameters<typeof renditionTarget>[0];
 
   it("keeps WAV, FLAC and MP3, with the word size and bitrate rounded up", () => {
-    expect(renditionTarget(probe({ bitDepth: 24 }), 10)).toMatchObject({
+    expect(renditionTarget(probe({ bitDepth: 24, details: { frames: 10 } }))).toMatchObject({
       format: "wav",
       bitDepth: 24,
       frames: 10,

@@ -29,19 +29,26 @@ export interface EncodeTarget {
 const MP3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
 const MP3_RATES = new Set([8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]);
 
+/** Whether LAME can write audio of this shape (mono or stereo at an MPEG-1/2/2.5 rate). */
+export const mp3CanHold = (p: { channels: number; sampleRate: number }) =>
+  p.channels <= 2 && MP3_RATES.has(p.sampleRate);
+
 /**
  * What a re-encoded rendition of this upload is written as: its own format where an encoder exists and the
  * audio fits it (MP3 at its bitrate rounded up to a standard one, mono or stereo at an MP3 rate), otherwise
  * FLAC — lossless, so nothing is lost beyond what the upload's own codec already removed. 24-bit words when
  * the upload had more than 16 bits.
  */
-export function renditionTarget(probe: AudioProbe, frames: number | null = null): EncodeTarget {
+export function renditionTarget(probe: AudioProbe): EncodeTarget {
   const bitDepth: 16 | 24 = (probe.bitDepth ?? 16) > 16 ? 24 : 16;
   const base = { sampleRate: probe.sampleRate, channels: probe.channels, bitDepth, frames: null };
   const declared = Number(probe.details.bitrateKbps) || 0;
   const bitrateKbps = MP3_BITRATES.find((b) => b >= declared) ?? 320;
+  // A WAV's frame count is in its header, so the rendition's header can be exact.
+  const wavFrames = Number(probe.details.frames);
+  const frames = probe.format === "wav" && Number.isFinite(wavFrames) ? wavFrames : null;
   if (probe.format === "wav") return { ...base, format: "wav", bitrateKbps, frames };
-  if (probe.format === "mp3" && probe.channels <= 2 && MP3_RATES.has(probe.sampleRate))
+  if (probe.format === "mp3" && mp3CanHold(probe))
     return { ...base, format: "mp3", bitrateKbps: Math.max(bitrateKbps, 128) };
   if (probe.channels <= 8) return { ...base, format: "flac", bitrateKbps };
   return { ...base, format: "wav", bitrateKbps, frames };

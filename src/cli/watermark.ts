@@ -4,15 +4,13 @@ import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { pino } from "pino";
 import { decodeAudio } from "../audio/decode/index.js";
-import { encodeAudio, formatForPath, renditionTarget, wavHeader } from "../audio/encode.js";
+import { encodeAudio, formatForPath, mp3CanHold, renditionTarget, wavHeader } from "../audio/encode.js";
 import { openAudioFile } from "../audio/open.js";
 import { AudioInputError } from "../errors.js";
 import { detectWatermark, embedWatermark, parsePayloadHex } from "../watermark/index.js";
 import { setupWatermarking } from "../watermark/setup.js";
 import { linkWatermark } from "../watermark/store.js";
 import { CliError, configFromEnv, json, withDatabase } from "./context.js";
-
-const MP3_RATES = new Set([8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]);
 
 async function openInput(file: string, limits: { maxDurationS: number }) {
   try {
@@ -50,7 +48,7 @@ export function registerWatermarkCommands(program: Command): void {
       const { key } = await setupWatermarking(config, pino({ level: "warn" }, pino.destination(2)));
       const limits = { maxDurationS: config.limits.maxDurationS };
       const { source, probe } = await openInput(input, limits);
-      if (format === "mp3" && (probe.channels > 2 || !MP3_RATES.has(probe.sampleRate)))
+      if (format === "mp3" && !mp3CanHold(probe))
         throw new CliError(
           `${input}: ${probe.channels} channel(s) at ${probe.sampleRate} Hz cannot be written as MP3; write .flac or .wav.`,
         );

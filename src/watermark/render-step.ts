@@ -24,8 +24,7 @@ export function watermarkStep(
     async apply(input, ctx) {
       const probe = await openAudio(input.source, limits);
       const payload = await assignWatermark(db, input.upload, WATERMARK_ALGORITHM, watermarking.newPayload);
-      const frames = probe.format === "wav" ? Number(probe.details.frames) : null;
-      const target = renditionTarget(probe, Number.isFinite(frames) ? frames : null);
+      const target = renditionTarget(probe);
       const marked = embedWatermark(decodeAudio(input.source, probe, limits), {
         key: watermarking.key,
         payload,

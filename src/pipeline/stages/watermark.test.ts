@@ -27,11 +27,6 @@ import { assignWatermark, linkWatermark } from "../../watermark/store.js";
 
 const LIMITS = { maxDurationS: 3600 };
 
-async function decoded(bytes: Uint8Array) {
-  const { probe, ...signal } = await decodeFile(bytes);
-  return { probe, signal };
-}
-
 describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
   let t: TestContext;
   let app: ReturnType<typeof createApp>;
@@ -78,7 +73,7 @@ describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
     });
 
     const rendition = await renditionOf(first.id, alice.auth);
-    const { probe, signal } = await decoded(rendition);
+    const { probe, ...signal } = await decodeFile(rendition);
     expect(probe).toMatchObject({ format: "wav", sampleRate: 44100, channels: 2 });
     expect(signal.channels[0]!.length).toBe(original.channels[0]!.length);
     const found = await detectWatermark(decodeAudio(bufferSource(rendition), probe, LIMITS), {
@@ -109,7 +104,7 @@ describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
     const carol = await t.account("carol");
     const mallory = await t.account("mallory");
     const first = await uploadAndWait(carol.auth, encodeWav(makeMix({ seconds: 40, seed: 5151 })), "Carol's");
-    const { signal } = await decoded(await renditionOf(first.id, carol.auth));
+    const signal = await decodeFile(await renditionOf(first.id, carol.auth));
     const copy = await uploadAndWait(mallory.auth, await encodeMp3(excerpt(signal, 8, 30), 64), "Mine now");
     expect(copy.signals.watermark?.data).toMatchObject({
       found: true,
@@ -147,7 +142,7 @@ describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
     ] as const) {
       expect(upload.rendition).toMatchObject({ format });
       const out = await renditionOf(upload.id, dave.auth);
-      const { probe } = await decoded(out);
+      const { probe } = await decodeFile(out);
       expect(probe).toMatchObject({ format, channels: 2 });
       if (format === "mp3") expect(probe.details.bitrateKbps).toBe(192);
       const found = await detectWatermark(decodeAudio(bufferSource(out), probe, LIMITS), {
