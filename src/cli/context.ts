@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { type Database, openDatabase } from "../db/client.js";
 import { DataDirBusyError, lockDataDir } from "../db/lock.js";
+import { AudioInputError } from "../errors.js";
 
 /** Prints one JSON line: the output format of the commands that list or create things. */
 export const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -73,6 +74,22 @@ async function assertSchema(database: Database, command: string): Promise<void> 
       throw new CliError(
         `The database at DATABASE_URL has no Earmark tables, so \`earmark ${command}\` has nothing to read. Run \`earmark migrate\` against the primary database (or check DATABASE_URL).`,
       );
+    throw err;
+  }
+}
+
+/**
+ * Runs `read` on a file named on the command line, turning what the user can fix into a message that says
+ * so: a missing file, a directory, audio Earmark cannot read.
+ */
+export async function readingFile<T>(file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CliError(`${file}: no such file.`);
+    if (code === "EISDIR") throw new CliError(`${file}: is a directory; pass audio files.`);
+    if (err instanceof AudioInputError) throw new CliError(`${file}: ${err.detail}`);
     throw err;
   }
 }

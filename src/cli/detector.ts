@@ -2,8 +2,7 @@ import { existsSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { MODEL_DIR } from "../classifier/paths.js";
 import type { EvalRow } from "../classifier/train.js";
-import { AudioInputError } from "../errors.js";
-import { CliError, json } from "./context.js";
+import { CliError, json, readingFile } from "./context.js";
 
 const DEFAULT_DATA = "/tmp/earmark-ai-corpus";
 
@@ -42,16 +41,7 @@ export function registerDetectorCommands(program: Command): void {
       const { fileFeatures } = await import("../classifier/train.js");
       const model = await loadModel();
       for (const file of files) {
-        let features: Awaited<ReturnType<typeof fileFeatures>>;
-        try {
-          features = await fileFeatures(file);
-        } catch (err) {
-          const e = err as NodeJS.ErrnoException;
-          if (e.code === "ENOENT") throw new CliError(`${file}: no such file.`);
-          if (e.code === "EISDIR") throw new CliError(`${file}: is a directory; pass audio files.`);
-          if (err instanceof AudioInputError) throw new CliError(`${file}: ${err.detail}`);
-          throw err;
-        }
+        const features = await readingFile(file, () => fileFeatures(file));
         const r = await scoreWindows(model, features);
         json({
           file,

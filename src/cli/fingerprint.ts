@@ -1,20 +1,11 @@
 import type { Command } from "commander";
-import { AudioInputError } from "../errors.js";
 import { type Fingerprint, fingerprintFile } from "../fingerprint/index.js";
 import { lookupFingerprint, signalMatch } from "../fingerprint/store.js";
-import { CliError, configFromEnv, json, withDatabase } from "./context.js";
+import { configFromEnv, json, readingFile, withDatabase } from "./context.js";
 
 /** Fingerprints one file, turning unreadable input into a message that says what is wrong. */
-async function fingerprintOrExplain(file: string, maxDurationS: number): Promise<Fingerprint> {
-  try {
-    return await fingerprintFile(file, { maxDurationS });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === "ENOENT") throw new CliError(`${file}: no such file.`);
-    if (e.code === "EISDIR") throw new CliError(`${file}: is a directory; pass audio files.`);
-    if (err instanceof AudioInputError) throw new CliError(`${file}: ${err.detail}`);
-    throw err;
-  }
+function fingerprintOrExplain(file: string, maxDurationS: number): Promise<Fingerprint> {
+  return readingFile(file, () => fingerprintFile(file, { maxDurationS }));
 }
 
 /** `earmark fingerprint FILE…` and `earmark match FILE…`. */

@@ -6,7 +6,7 @@ import { setupProvenance } from "../provenance/service.js";
 import { verifyAudio } from "../provenance/verify.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
 import { setupWatermarking } from "../watermark/setup.js";
-import { CliError, configFromEnv, json, withDatabase } from "./context.js";
+import { configFromEnv, json, readingFile, withDatabase } from "./context.js";
 
 /** `earmark verify FILE…`: what `POST /v1/verify` answers, against the data directory or DATABASE_URL. */
 export function registerVerifyCommand(program: Command): void {
@@ -30,15 +30,7 @@ export function registerVerifyCommand(program: Command): void {
         "verify",
         async (database) => {
           for (const file of files) {
-            let source: Awaited<ReturnType<typeof fileSource>>;
-            try {
-              source = await fileSource(file);
-            } catch (err) {
-              const code = (err as NodeJS.ErrnoException).code;
-              if (code === "ENOENT") throw new CliError(`${file}: no such file.`);
-              if (code === "EISDIR") throw new CliError(`${file}: is a directory; pass audio files.`);
-              throw err;
-            }
+            const source = await readingFile(file, () => fileSource(file));
             try {
               json({
                 file,

@@ -6,23 +6,13 @@ import { pino } from "pino";
 import { decodeAudio } from "../audio/decode/index.js";
 import { encodeAudio, formatForPath, mp3CanHold, renditionTarget, wavHeader } from "../audio/encode.js";
 import { openAudioFile } from "../audio/open.js";
-import { AudioInputError } from "../errors.js";
 import { detectWatermark, embedWatermark, parsePayloadHex } from "../watermark/index.js";
 import { setupWatermarking } from "../watermark/setup.js";
 import { linkWatermark } from "../watermark/store.js";
-import { CliError, configFromEnv, json, withDatabase } from "./context.js";
+import { CliError, configFromEnv, json, readingFile, withDatabase } from "./context.js";
 
-async function openInput(file: string, limits: { maxDurationS: number }) {
-  try {
-    return await openAudioFile(file, limits);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new CliError(`${file}: no such file.`);
-    if (code === "EISDIR") throw new CliError(`${file}: is a directory; pass audio files.`);
-    if (err instanceof AudioInputError) throw new CliError(`${file}: ${err.detail}`);
-    throw err;
-  }
-}
+const openInput = (file: string, limits: { maxDurationS: number }) =>
+  readingFile(file, () => openAudioFile(file, limits));
 
 /** `earmark watermark embed|detect`: the deployment's mark, outside the pipeline (same key as the server). */
 export function registerWatermarkCommands(program: Command): void {
