@@ -1,4 +1,9 @@
 /** Helpers to build upload requests the way clients send them. */
+import { expect } from "vitest";
+import { UploadRecord } from "../../src/api/uploads/schemas.js";
+import type { createApp } from "../../src/app.js";
+import type { Worker } from "../../src/jobs/worker.js";
+import type { z } from "../../src/zod.js";
 export function multipart(
   file: Uint8Array | null,
   opts: { filename?: string; type?: string; metadata?: unknown; extra?: Record<string, string> } = {},
@@ -34,4 +39,23 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Uploads `body` through the API, lets the worker finish it, and returns the upload's record. */
+export async function uploadAndDecide(
+  app: ReturnType<typeof createApp>,
+  worker: Worker,
+  auth: { authorization: string },
+  body: Uint8Array,
+  metadata: Record<string, unknown>,
+): Promise<z.infer<typeof UploadRecord>> {
+  const res = await app.request("/v1/uploads", {
+    method: "POST",
+    body: multipart(body, { metadata }),
+    headers: auth,
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  await worker.idle();
+  return UploadRecord.parse(await (await app.request(`/v1/uploads/${id}`, { headers: auth })).json());
 }

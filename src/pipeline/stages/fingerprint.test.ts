@@ -2,8 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMp3, encodeWav, excerpt, makeMusic, playFaster } from "../../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
-import { multipart } from "../../../test/harness/http.js";
-import { UploadRecord } from "../../api/uploads/schemas.js";
+import { uploadAndDecide } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
 import { rowsOf } from "../../db/client.js";
 import { fingerprints } from "../../db/schema/index.js";
@@ -30,18 +29,8 @@ describe.each(DRIVERS)("fingerprint stage (%s)", (driver) => {
     await t?.close();
   });
 
-  async function uploadAndWait(auth: { authorization: string }, body: Uint8Array, title: string) {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(body, { metadata: { title } }),
-      headers: auth,
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
-    await worker.idle();
-    const got = await app.request(`/v1/uploads/${id}`, { headers: auth });
-    return UploadRecord.parse(await got.json());
-  }
+  const uploadAndWait = (auth: { authorization: string }, body: Uint8Array, title: string) =>
+    uploadAndDecide(app, worker, auth, body, { title });
 
   it("matches a sped-up MP3 excerpt to another account's upload, and the policy rejects it", async () => {
     const alice = await t.account("alice");

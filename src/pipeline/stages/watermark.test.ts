@@ -13,8 +13,7 @@ import {
   type TestContext,
   testWatermarking,
 } from "../../../test/harness/deps.js";
-import { multipart } from "../../../test/harness/http.js";
-import { UploadRecord } from "../../api/uploads/schemas.js";
+import { uploadAndDecide } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
 import { bufferSource } from "../../audio/bytes.js";
 import { decodeAudio } from "../../audio/decode/index.js";
@@ -43,18 +42,8 @@ describe.each(DRIVERS)("watermark: render step and stage (%s)", (driver) => {
     await t?.close();
   });
 
-  async function uploadAndWait(auth: { authorization: string }, body: Uint8Array, title: string) {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(body, { metadata: { title } }),
-      headers: auth,
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
-    await worker.idle();
-    const got = await app.request(`/v1/uploads/${id}`, { headers: auth });
-    return UploadRecord.parse(await got.json());
-  }
+  const uploadAndWait = (auth: { authorization: string }, body: Uint8Array, title: string) =>
+    uploadAndDecide(app, worker, auth, body, { title });
 
   async function renditionOf(id: string, auth: { authorization: string }) {
     const res = await app.request(`/v1/uploads/${id}/rendition`, { headers: auth });
