@@ -32,6 +32,16 @@ describe("loadConfig", () => {
     expect(c.publicUrl).toBe("https://earmark.example.org");
   });
 
+  it("takes an http(s) time-stamp authority URL and refuses anything else", () => {
+    expect(loadConfig({}).c2pa.tsaUrl).toBeNull();
+    expect(loadConfig({ EARMARK_C2PA_TSA_URL: "http://timestamp.example/tsa" }).c2pa.tsaUrl).toBe(
+      "http://timestamp.example/tsa",
+    );
+    expect(() => loadConfig({ EARMARK_C2PA_TSA_URL: "ftp://timestamp.example" })).toThrow(
+      /EARMARK_C2PA_TSA_URL: expected an http:\/\/ or https:\/\/ URL/,
+    );
+  });
+
   it("never shows secrets or pasted PEM in `earmark config`", () => {
     const key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n";
     expect(shownValue("EARMARK_C2PA_KEY", key)).toBe("<set>");

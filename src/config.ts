@@ -137,6 +137,20 @@ export const envSchema = z.object({
     .min(1)
     .optional()
     .describe("Private key of the C2PA signing certificate, PEM: a file path or the PEM itself."),
+  EARMARK_C2PA_SIGNER_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), { message: "expected an http:// or https:// URL" })
+    .optional()
+    .describe(
+      "Remote signing service (KMS, HSM, signing service) that holds the C2PA key: Earmark POSTs the bytes to sign and " +
+        "takes the signature back (README: Content Credentials). Needs EARMARK_C2PA_CERT; EARMARK_C2PA_KEY stays unset.",
+    ),
+  EARMARK_C2PA_SIGNER_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Bearer token sent to EARMARK_C2PA_SIGNER_URL."),
   EARMARK_WATERMARK_KEY: z
     .string()
     .min(1)
@@ -152,6 +166,15 @@ export const envSchema = z.object({
     .describe(
       "Trust anchors for C2PA validation, a PEM bundle (the C2PA trust list, your own roots): a file path or the PEM. " +
         "The development root is added while development credentials sign.",
+    ),
+  EARMARK_C2PA_TSA_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), { message: "expected an http:// or https:// URL" })
+    .optional()
+    .describe(
+      "RFC 3161 time-stamp authority: every C2PA signature is time-stamped there (sigTst2), so manifests stay " +
+        "valid after the signing certificate expires. A render fails (and is retried) while the TSA cannot answer. Unset: no time stamps.",
     ),
   EARMARK_C2PA_MAX_BYTES: bytes("256MiB").describe(
     "Largest file whose C2PA manifest is read or signed (the WASM memory grows to about 7× the largest file).",
@@ -169,7 +192,12 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 
 /** Variables whose values are secrets (credentials, keys): shown as set or not, never printed. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "EARMARK_C2PA_KEY", "EARMARK_WATERMARK_KEY"]);
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "EARMARK_C2PA_KEY",
+  "EARMARK_C2PA_SIGNER_TOKEN",
+  "EARMARK_WATERMARK_KEY",
+]);
 
 /**
  * A variable's value as `earmark config` may print it: secrets and inline PEM (a certificate chain pasted
@@ -201,6 +229,10 @@ export interface Config {
     cert: string | null;
     key: string | null;
     trustAnchors: string | null;
+    tsaUrl: string | null;
+    /** A remote signing service and its bearer token, used with `cert` instead of a local `key`. */
+    signerUrl: string | null;
+    signerToken: string | null;
     maxBytes: number;
   };
   /** The watermark key: a file path or 64 hex digits, or null for the development key. */
@@ -229,10 +261,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   const e = parsed.data;
-  if (Boolean(e.EARMARK_C2PA_CERT) !== Boolean(e.EARMARK_C2PA_KEY)) {
+  if (e.EARMARK_C2PA_SIGNER_URL) {
+    const problems = [
+      ...(e.EARMARK_C2PA_CERT
+        ? []
+        : [
+            "EARMARK_C2PA_CERT: required with EARMARK_C2PA_SIGNER_URL (the chain of the key the service signs with)",
+          ]),
+      ...(e.EARMARK_C2PA_KEY
+        ? ["EARMARK_C2PA_KEY: must be unset with EARMARK_C2PA_SIGNER_URL (the remote service holds the key)"]
+        : []),
+    ];
+    if (problems.length) throw new ConfigError(problems);
+  } else if (Boolean(e.EARMARK_C2PA_CERT) !== Boolean(e.EARMARK_C2PA_KEY)) {
     throw new ConfigError([
       e.EARMARK_C2PA_CERT
-        ? "EARMARK_C2PA_KEY: required with EARMARK_C2PA_CERT (the signing certificate's private key)"
+        ? "EARMARK_C2PA_KEY: required with EARMARK_C2PA_CERT (the signing certificate's private key), or set EARMARK_C2PA_SIGNER_URL"
         : "EARMARK_C2PA_CERT: required with EARMARK_C2PA_KEY (the certificate chain the key belongs to)",
     ]);
   }
@@ -270,6 +314,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       cert: e.EARMARK_C2PA_CERT ?? null,
       key: e.EARMARK_C2PA_KEY ?? null,
       trustAnchors: e.EARMARK_C2PA_TRUST_ANCHORS ?? null,
+      tsaUrl: e.EARMARK_C2PA_TSA_URL ?? null,
+      signerUrl: e.EARMARK_C2PA_SIGNER_URL ?? null,
+      signerToken: e.EARMARK_C2PA_SIGNER_TOKEN ?? null,
       maxBytes: e.EARMARK_C2PA_MAX_BYTES,
     },
     watermark: { key: e.EARMARK_WATERMARK_KEY ?? null },

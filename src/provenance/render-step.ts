@@ -129,6 +129,7 @@ export function c2paSigningStep(
             format: input.upload.probe.format,
             title: `${input.upload.metadata.title ?? input.upload.id} (as uploaded)`,
           },
+          timeStamper: provenance.timeStamper,
         },
       );
       return { bytes: once(signed.bytes), format: input.format };

@@ -6,7 +6,8 @@ import type { Config } from "../config.js";
 import { ensureDevCredentials, generateChain, SigningCertificateError } from "./c2pa/certs.js";
 import { type ReadResult, readProvenance } from "./c2pa/read.js";
 import type { TrustConfig } from "./c2pa/settings.js";
-import { localKeySigner, type Signer } from "./c2pa/signer.js";
+import { localKeySigner, remoteSigner, type Signer } from "./c2pa/signer.js";
+import { rfc3161TimeStamper, type TimeStamper } from "./c2pa/timestamp.js";
 
 /**
  * Provenance as the rest of Earmark uses it: who signs, what is trusted, and reading a stored file's
@@ -15,6 +16,8 @@ import { localKeySigner, type Signer } from "./c2pa/signer.js";
 export interface Provenance {
   signer: Signer;
   trust: TrustConfig;
+  /** The RFC 3161 time-stamp authority every signature is stamped by, or null for none. */
+  timeStamper: TimeStamper | null;
   /** Largest file read or signed: c2pa-rs in WASM holds the whole file, and its memory only grows. */
   maxBytes: number;
   /** True while Earmark signs with the development credentials it generated itself. */
@@ -37,11 +40,13 @@ export async function readAll(source: ByteSource): Promise<Uint8Array> {
 export function provenanceWith(opts: {
   signer: Signer;
   trust: TrustConfig;
+  timeStamper?: TimeStamper | null;
   maxBytes: number;
   development: boolean;
 }): Provenance {
   return {
     ...opts,
+    timeStamper: opts.timeStamper ?? null,
     async read(source, format) {
       if (source.size > opts.maxBytes) {
         return {
@@ -76,7 +81,8 @@ async function pemFrom(value: string, variable: string): Promise<{ pem: string; 
 }
 
 /**
- * Start-up: the signer from EARMARK_C2PA_CERT/KEY, or development credentials generated into the data
+ * Start-up: the signer from EARMARK_C2PA_CERT/KEY, or a remote signer (EARMARK_C2PA_SIGNER_URL, checked with
+ * one signature), or development credentials generated into the data
  * directory on first start (said loudly: files signed with them are trusted only where the development root
  * is installed as an anchor). A certificate c2pa-rs would refuse stops start-up with what is wrong. The WASM
  * module is compiled on first use; a server warms it at start-up (server.ts), one-shot commands never pay.
@@ -85,7 +91,23 @@ export async function setupProvenance(config: Config, logger: Logger): Promise<P
   const anchors: string[] = [];
   let signer: Signer;
   let development = false;
-  if (config.c2pa.cert && config.c2pa.key) {
+  if (config.c2pa.cert && config.c2pa.signerUrl) {
+    const chain = await pemFrom(config.c2pa.cert, "EARMARK_C2PA_CERT");
+    signer = remoteSigner({
+      url: config.c2pa.signerUrl,
+      token: config.c2pa.signerToken,
+      chainPem: chain.pem,
+      source: chain.source,
+    });
+    // One signature now, checked against the certificate: a wrong URL, token or key stops start-up here
+    // rather than failing every render later.
+    try {
+      await signer.sign(new TextEncoder().encode(`earmark start-up check ${new Date().toISOString()}`));
+    } catch (err) {
+      throw new Error(`C2PA: the remote signer cannot be used at start-up: ${(err as Error).message}`);
+    }
+    logger.info({ signer: config.c2pa.signerUrl, alg: signer.alg }, "C2PA: signing through a remote signer");
+  } else if (config.c2pa.cert && config.c2pa.key) {
     const chain = await pemFrom(config.c2pa.cert, "EARMARK_C2PA_CERT");
     const key = await pemFrom(config.c2pa.key, "EARMARK_C2PA_KEY");
     signer = localKeySigner({ chainPem: chain.pem, keyPem: key.pem, source: chain.source });
@@ -106,9 +128,12 @@ export async function setupProvenance(config: Config, logger: Logger): Promise<P
   if (config.c2pa.trustAnchors) {
     anchors.push((await pemFrom(config.c2pa.trustAnchors, "EARMARK_C2PA_TRUST_ANCHORS")).pem);
   }
+  if (config.c2pa.tsaUrl)
+    logger.info({ tsa: config.c2pa.tsaUrl }, "C2PA: signatures are time-stamped (RFC 3161)");
   return provenanceWith({
     signer,
     trust: { anchorsPem: anchors.join("\n") },
+    timeStamper: config.c2pa.tsaUrl ? rfc3161TimeStamper({ url: config.c2pa.tsaUrl }) : null,
     maxBytes: config.c2pa.maxBytes,
     development,
   });

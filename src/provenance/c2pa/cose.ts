@@ -1,4 +1,5 @@
 import { Encoder, Tag } from "cbor-x";
+import type { TimeStamper, TimeStampToken } from "./timestamp.js";
 
 /**
  * CBOR as c2pa-rs parses it: plain maps (cbor-x would otherwise wrap a JS `Map` in tag 259, which c2pa-rs
@@ -42,6 +43,10 @@ export interface CoseSign1Input {
   sign: (toBeSigned: Uint8Array) => Promise<Uint8Array>;
   /** The exact size c2pa-rs reserved for the signature box. */
   reserveSize: number;
+  /** When set, the signature is time-stamped (RFC 3161) and the token stored in the `sigTst2` header. */
+  timeStamper?: TimeStamper | null;
+  /** Told the token when there is one. */
+  onTimeStamp?: (token: TimeStampToken) => void;
 }
 
 /**
@@ -62,14 +67,20 @@ export async function buildCoseSign1(input: CoseSign1Input): Promise<Uint8Array>
   const protectedBytes = encode(protectedHeader);
   const toBeSigned = encode(["Signature1", protectedBytes, new Uint8Array(0), input.claim]);
   const signature = await input.sign(toBeSigned);
-  return padToSize(protectedBytes, signature, input.reserveSize);
+  const headers = new Map<string, unknown>();
+  if (input.timeStamper) {
+    // C2PA 2.x `sigTst2`: the TSA stamps the COSE countersignature structure over the signature itself
+    // (["CounterSignature", protected, external_aad, bstr(signature)]), so the stamp vouches for this
+    // signature and not only for the claim. The header holds the bare TimeStampToken.
+    const counter = encode(["CounterSignature", protectedBytes, new Uint8Array(0), encode(signature)]);
+    const token = await input.timeStamper.stamp(counter);
+    headers.set("sigTst2", new Map([["tstTokens", [new Map([["val", token.der]])]]]));
+    input.onTimeStamp?.(token);
+  }
+  return padToSize(protectedBytes, signature, input.reserveSize, headers);
 }
 
-function encodeSign1(
-  protectedBytes: Uint8Array,
-  signature: Uint8Array,
-  unprotected: Map<string, Uint8Array>,
-) {
+function encodeSign1(protectedBytes: Uint8Array, signature: Uint8Array, unprotected: Map<string, unknown>) {
   return encode(new Tag([protectedBytes, unprotected, null, signature], COSE_SIGN1_TAG));
 }
 
@@ -78,8 +89,13 @@ function encodeSign1(
  * byte at 24, 256 and 65 536, so some sizes cannot be reached with one pad; a second, `pad2`, covers those
  * (the same two labels c2pa-rs uses for its own padding).
  */
-function padToSize(protectedBytes: Uint8Array, signature: Uint8Array, size: number): Uint8Array {
-  const bare = encodeSign1(protectedBytes, signature, new Map([["pad", new Uint8Array(0)]]));
+function padToSize(
+  protectedBytes: Uint8Array,
+  signature: Uint8Array,
+  size: number,
+  headers: Map<string, unknown>,
+): Uint8Array {
+  const bare = encodeSign1(protectedBytes, signature, new Map([...headers, ["pad", new Uint8Array(0)]]));
   const room = size - bare.length;
   if (room < 0) {
     throw new Error(
@@ -88,7 +104,7 @@ function padToSize(protectedBytes: Uint8Array, signature: Uint8Array, size: numb
   }
   for (const pad2 of [null, 0, 1, 2, 3]) {
     for (let n = Math.max(0, room - 8); n <= room; n++) {
-      const unprotected = new Map([["pad", new Uint8Array(n)]]);
+      const unprotected = new Map<string, unknown>([...headers, ["pad", new Uint8Array(n)]]);
       if (pad2 !== null) unprotected.set("pad2", new Uint8Array(pad2));
       const out = encodeSign1(protectedBytes, signature, unprotected);
       if (out.length === size) return out;

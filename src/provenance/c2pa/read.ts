@@ -4,6 +4,44 @@ import { c2paMimeType } from "./formats.js";
 import { c2paSettings, type TrustConfig } from "./settings.js";
 import { loadC2pa } from "./wasm.js";
 
+const timeStampSchema = z
+  .object({
+    time: z.string().nullable().describe("When the time-stamp authority saw the signature (ISO 8601)."),
+    state: z
+      .enum(["trusted", "untrusted", "invalid"])
+      .describe(
+        "trusted: the stamp matches the signature and its TSA chains to a trust anchor; untrusted: it " +
+          "matches but the TSA is not trusted here; invalid: it does not match or cannot be read.",
+      ),
+  })
+  .nullable()
+  // Signals stored before time stamps were read have no such field.
+  .default(null)
+  .describe("The signature's RFC 3161 time stamp (C2PA sigTst/sigTst2), or null when it has none.");
+
+type ManifestTimeStamp = z.infer<typeof timeStampSchema>;
+
+const parentSchema = z
+  .object({
+    title: z.string().nullable(),
+    manifest: z
+      .enum(["trusted", "valid", "invalid"])
+      .nullable()
+      .describe(
+        "How the parent's own manifest validated when this manifest was signed (recorded in the ingredient); " +
+          "null when the parent carried none.",
+      ),
+    statusCodes: z.array(z.string()).describe("The parent manifest's validation failure codes, if any."),
+  })
+  .nullable()
+  // Signals stored before parents were read have no such field.
+  .default(null)
+  .describe(
+    "The `parentOf` ingredient: what this file was made from (for a rendition: the upload as received).",
+  );
+
+type ManifestParent = z.infer<typeof parentSchema>;
+
 /**
  * What the C2PA manifest of a file says, validated against the configured trust anchors — the `provenance`
  * signal. `present: false` when there is no manifest (or the format cannot carry one); `problem` says why a
@@ -31,6 +69,8 @@ export const provenanceReadSchema = z.object({
       digitalSourceTypes: z.array(z.string()).describe("IPTC digital source types named by the actions."),
       actions: z.array(z.string()),
       assertions: z.array(z.string()).describe("Labels of the manifest's assertions."),
+      timeStamp: timeStampSchema,
+      parent: parentSchema,
     })
     .nullable(),
   problem: z
@@ -53,8 +93,14 @@ interface ValidationStatus {
 interface ManifestJson {
   claim_generator?: string;
   claim_generator_info?: { name?: string; version?: string }[];
-  signature_info?: { common_name?: string; issuer?: string };
+  signature_info?: { common_name?: string; issuer?: string; time?: string };
   assertions?: { label: string; data?: { actions?: { action?: string; digitalSourceType?: string }[] } }[];
+  ingredients?: {
+    title?: string;
+    relationship?: string;
+    active_manifest?: string;
+    validation_results?: { activeManifest?: { success?: ValidationStatus[]; failure?: ValidationStatus[] } };
+  }[];
 }
 /** The parts of c2pa-rs's manifest-store JSON read here. */
 export interface ManifestStoreJson {
@@ -62,7 +108,11 @@ export interface ManifestStoreJson {
   manifests?: Record<string, ManifestJson>;
   validation_state?: "Invalid" | "Valid" | "Trusted";
   validation_results?: {
-    activeManifest?: { failure?: ValidationStatus[] };
+    activeManifest?: {
+      success?: ValidationStatus[];
+      informational?: ValidationStatus[];
+      failure?: ValidationStatus[];
+    };
     ingredientDeltas?: { validationDeltas?: { failure?: ValidationStatus[] } }[];
   };
   validation_status?: ValidationStatus[];
@@ -130,9 +180,42 @@ export function summariseManifestStore(store: ManifestStoreJson): ProvenanceRead
       ],
       actions: actions.flatMap((a) => (a.action ? [a.action] : [])),
       assertions: (active.assertions ?? []).map((a) => a.label),
+      timeStamp: timeStampOf(store, active),
+      parent: parentOf(active),
     },
     problem: null,
   };
+}
+
+/** The `parentOf` ingredient and how its manifest validated when it was taken in. */
+function parentOf(active: ManifestJson): ManifestParent {
+  const parent = (active.ingredients ?? []).find((i) => i.relationship === "parentOf");
+  if (!parent) return null;
+  const results = parent.validation_results?.activeManifest;
+  const statusCodes = [...new Set((results?.failure ?? []).map((f) => f.code))];
+  const manifest = !parent.active_manifest
+    ? null
+    : // An untrusted signer is a failure code in C2PA's list, but the manifest itself is intact: valid.
+      statusCodes.some((c) => c !== "signingCredential.untrusted")
+      ? "invalid"
+      : (results?.success ?? []).some((s) => s.code === "signingCredential.trusted")
+        ? "trusted"
+        : "valid";
+  return { title: parent.title ?? null, manifest, statusCodes };
+}
+
+/** The time stamp's state from c2pa-rs's `timeStamp.*` status codes on the active manifest. */
+function timeStampOf(store: ManifestStoreJson, active: ManifestJson): ManifestTimeStamp {
+  const results = store.validation_results?.activeManifest;
+  const codes = (list?: ValidationStatus[]) =>
+    new Set((list ?? []).map((s) => s.code).filter((c) => c.startsWith("timeStamp.")));
+  const success = codes(results?.success);
+  const other = new Set([...codes(results?.informational), ...codes(results?.failure)]);
+  if (success.size === 0 && other.size === 0) return null;
+  const time = success.has("timeStamp.validated") ? (active.signature_info?.time ?? null) : null;
+  if (success.has("timeStamp.trusted")) return { time, state: "trusted" };
+  if (success.has("timeStamp.validated")) return { time, state: "untrusted" };
+  return { time: null, state: "invalid" };
 }
 
 export interface ReadResult {

@@ -18,6 +18,15 @@ const TAMPER_CODE = {
   m4a: "assertion.bmffHash.mismatch",
 } as const;
 
+/** A copy of a file with one byte in the middle of its audio changed (the manifest left as it was). */
+async function withChangedAudio(bytes: Uint8Array): Promise<Uint8Array> {
+  const probe = await openAudio(bufferSource(bytes), LIMITS);
+  const changed = bytes.slice();
+  const at = probe.audioOffset + Math.floor(probe.audioBytes / 2);
+  changed[at] = changed[at]! ^ 0x5a;
+  return changed;
+}
+
 describe.each(EMBEDDABLE_FORMATS)("C2PA in %s", (format) => {
   it("signs, and the file reads back trusted under the dev anchor with what was stated", async () => {
     const { signer, trust } = await devTrust();
@@ -51,10 +60,7 @@ describe.each(EMBEDDABLE_FORMATS)("C2PA in %s", (format) => {
   it("reads changed audio as invalid with the hash mismatch", async () => {
     const { signer, trust } = await devTrust();
     const signed = await signAudio(await audioIn(format), format, simpleManifest(format), signer, trust);
-    const probe = await openAudio(bufferSource(signed.bytes), LIMITS);
-    const tampered = signed.bytes.slice();
-    const at = probe.audioOffset + Math.floor(probe.audioBytes / 2);
-    tampered[at] = tampered[at]! ^ 0x5a;
+    const tampered = await withChangedAudio(signed.bytes);
     const { signal } = await readProvenance(tampered, format, trust);
     expect(signal.present).toBe(true);
     expect(signal.state).toBe("invalid");
@@ -92,6 +98,49 @@ describe.each(EMBEDDABLE_FORMATS)("C2PA in %s", (format) => {
     const parentLabel = active.ingredients[0]?.active_manifest ?? "";
     expect(store.manifests?.[parentLabel]).toMatchObject({ title: "as made" });
     expect(active.ingredients[0]?.validation_results).toMatchObject({ activeManifest: { failure: [] } });
+    expect(second.readBack.activeManifest?.parent).toEqual({
+      title: "as distributed (as received)",
+      manifest: "trusted",
+      statusCodes: [],
+    });
+  });
+
+  it("shows on the rendition that its parent's manifest was invalid, or that it had none", async () => {
+    const { signer, trust } = await devTrust();
+    const first = await signAudio(await audioIn(format), format, simpleManifest(format), signer, trust);
+    const tampered = await withChangedAudio(first.bytes);
+    const rendition = await signAudio(
+      await audioIn(format),
+      format,
+      simpleManifest(format, "out"),
+      signer,
+      trust,
+      {
+        parent: { bytes: tampered, format, title: "as uploaded" },
+      },
+    );
+    // The rendition's own manifest is sound; what it was made from is recorded as it was.
+    expect(rendition.readBack.state).toBe("trusted");
+    expect(rendition.readBack.activeManifest?.parent).toEqual({
+      title: "as uploaded",
+      manifest: "invalid",
+      statusCodes: [TAMPER_CODE[format]],
+    });
+    const plain = await signAudio(
+      await audioIn(format),
+      format,
+      simpleManifest(format, "out"),
+      signer,
+      trust,
+      {
+        parent: { bytes: await audioIn(format), format, title: "plain upload" },
+      },
+    );
+    expect(plain.readBack.activeManifest?.parent).toEqual({
+      title: "plain upload",
+      manifest: null,
+      statusCodes: [],
+    });
   });
 
   it("reads an unsigned file as no manifest, not an error", async () => {

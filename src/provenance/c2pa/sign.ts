@@ -5,6 +5,7 @@ import { c2paMimeType, UnsupportedProvenanceFormatError } from "./formats.js";
 import { describeC2paError, type ManifestStoreJson, type ProvenanceRead, readProvenance } from "./read.js";
 import { c2paSettings, type TrustConfig } from "./settings.js";
 import type { Signer } from "./signer.js";
+import { TimeStampError, type TimeStamper, type TimeStampToken } from "./timestamp.js";
 import { BytesBlob, loadC2pa } from "./wasm.js";
 
 /** One assertion of a manifest definition (c2pa-rs `ManifestDefinition.assertions[]`). */
@@ -75,6 +76,8 @@ export interface SignedAudio {
   store: ManifestStoreJson;
   /** Whether a `parentOf` ingredient was attached (the given parent, or the input's own manifest). */
   parent: boolean;
+  /** The RFC 3161 time stamp of the signature, when a time-stamp authority was asked. */
+  timeStamp: TimeStampToken | null;
 }
 
 /** The asset a signed file was made from, attached as its `parentOf` ingredient (with its manifest, if any). */
@@ -101,7 +104,7 @@ export async function signAudio(
   manifest: ManifestDefinition,
   signer: Signer,
   trust: TrustConfig,
-  opts: { parent?: ParentAsset } = {},
+  opts: { parent?: ParentAsset; timeStamper?: TimeStamper | null } = {},
 ): Promise<SignedAudio> {
   const mime = c2paMimeType(format);
   if (!mime) throw new UnsupportedProvenanceFormatError(format);
@@ -126,6 +129,8 @@ export async function signAudio(
   };
   const builder = WasmBuilder.fromJson(JSON.stringify(definition), settings);
   let signed: Uint8Array;
+  let timeStamp: TimeStampToken | null = null;
+  let stampError: TimeStampError | null = null;
   try {
     if (parentAsset && parentMime) {
       await builder.addIngredientFromBlob(
@@ -158,6 +163,14 @@ export async function signAudio(
             claim,
             sign: (b) => signer.sign(b),
             reserveSize,
+            timeStamper: opts.timeStamper ?? null,
+            onTimeStamp: (t) => {
+              timeStamp = t;
+            },
+          }).catch((err) => {
+            // c2pa-rs turns a callback's exception into a string; keep the time-stamp error's own words.
+            if (err instanceof TimeStampError) stampError = err;
+            throw err;
           })) as Uint8Array<ArrayBuffer>,
       },
       [],
@@ -165,22 +178,27 @@ export async function signAudio(
       new BytesBlob(bytes),
     );
   } catch (err) {
+    if (stampError) throw new ProvenanceSigningError(`cannot sign: ${(stampError as Error).message}`);
     throw new ProvenanceSigningError(`c2pa-rs could not sign the ${format} file: ${describeC2paError(err)}`);
   } finally {
     builder.free();
   }
   const back = await readProvenance(signed, format, trust);
+  const stamp = back.signal.activeManifest?.timeStamp ?? null;
   const acceptable =
-    back.signal.state === "trusted" ||
-    (back.signal.state === "valid" &&
-      back.signal.statusCodes.every((c) => c === "signingCredential.untrusted"));
+    (back.signal.state === "trusted" ||
+      (back.signal.state === "valid" &&
+        back.signal.statusCodes.every((c) => c === "signingCredential.untrusted"))) &&
+    // A time stamp that was asked for must be there and match (its TSA may be one only others trust).
+    (!opts.timeStamper || stamp?.state === "trusted" || stamp?.state === "untrusted");
   if (!back.store || !acceptable) {
     throw new ProvenanceSigningError(
       `the signed ${format} file does not validate (state ${back.signal.state ?? "none"}` +
         `${back.signal.statusCodes.length ? `: ${back.signal.statusCodes.join(", ")}` : ""}` +
-        `${back.signal.problem ? `; ${back.signal.problem.detail}` : ""}); it was not used`,
+        `${back.signal.problem ? `; ${back.signal.problem.detail}` : ""}` +
+        `${opts.timeStamper ? `; time stamp ${stamp?.state ?? "missing"}` : ""}); it was not used`,
       back.signal,
     );
   }
-  return { bytes: signed, readBack: back.signal, store: back.store, parent };
+  return { bytes: signed, readBack: back.signal, store: back.store, parent, timeStamp };
 }

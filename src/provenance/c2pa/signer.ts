@@ -1,7 +1,16 @@
-import { constants, createPrivateKey, sign as cryptoSign, type KeyObject } from "node:crypto";
+import {
+  constants,
+  createPrivateKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+  X509Certificate,
+} from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { checkSigningChain, pemCertificates, SigningCertificateError } from "./certs.js";
 import type { SigningAlgorithm } from "./cose.js";
+import { children, content, DerError, expectTag, readDer, TAG } from "./der.js";
+import { whyFetchFailed } from "./fetch-failure.js";
 
 /**
  * Whatever holds the signing key. Earmark builds the COSE structure and asks the signer only to sign bytes,
@@ -44,6 +53,15 @@ const HASHES: Record<SigningAlgorithm, string | null> = {
   ed25519: null,
 };
 
+/** node:crypto options that make or check a signature the way COSE encodes it, for a private or public key. */
+function coseKeyOptions(key: KeyObject) {
+  return key.asymmetricKeyType === "ec"
+    ? { key, dsaEncoding: "ieee-p1363" as const }
+    : key.asymmetricKeyType === "ed25519"
+      ? key
+      : { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+}
+
 /**
  * A {@link Signer} over a private key in this process. Checks the chain and the key against each other the
  * way c2pa-rs will (see {@link checkSigningChain}); the key itself is never exposed by the returned object.
@@ -65,12 +83,7 @@ export function localKeySigner(opts: { chainPem: string; keyPem: string; source:
   checkSigningChain(certChainDer, { source: opts.source, privateKey: key });
   const alg = algorithmOf(key, opts.source);
   const hash = HASHES[alg];
-  const options =
-    key.asymmetricKeyType === "ec"
-      ? { key, dsaEncoding: "ieee-p1363" as const }
-      : key.asymmetricKeyType === "ed25519"
-        ? key
-        : { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+  const options = coseKeyOptions(key);
   return {
     alg,
     certChainDer,
@@ -96,4 +109,100 @@ export async function localKeySignerFromFiles(paths: { chain: string; key: strin
     read(paths.key, "key"),
   ]);
   return localKeySigner({ chainPem, keyPem, source: paths.chain });
+}
+
+/** Field size in bytes of each ECDSA curve, for r‖s. */
+const EC_FIELD_BYTES: Partial<Record<SigningAlgorithm, number>> = { es256: 32, es384: 48, es512: 66 };
+
+/**
+ * An ECDSA signature as COSE wants it (r‖s): DER `SEQUENCE { r, s }` — what most KMSs return — is
+ * converted; anything else is returned unchanged.
+ */
+export function ecdsaToP1363(signature: Uint8Array, alg: SigningAlgorithm): Uint8Array {
+  const size = EC_FIELD_BYTES[alg];
+  if (!size || signature[0] !== TAG.sequence || signature.length === 2 * size) return signature;
+  try {
+    const seq = readDer(signature);
+    if (seq.end !== signature.length) return signature;
+    const [r, s] = children(seq).map((el) => content(expectTag(el, TAG.integer, "ECDSA r/s")));
+    if (!r || !s) return signature;
+    const out = new Uint8Array(2 * size);
+    for (const [i, v] of [r, s].entries()) {
+      let m = v;
+      while (m.length > size && m[0] === 0) m = m.subarray(1);
+      if (m.length > size) return signature;
+      out.set(m, (i + 1) * size - m.length);
+    }
+    return out;
+  } catch (err) {
+    if (err instanceof DerError) return signature;
+    throw err;
+  }
+}
+
+export class RemoteSignerError extends Error {
+  constructor(url: string, reason: string) {
+    super(`remote signer ${url}: ${reason}`);
+    this.name = "RemoteSignerError";
+  }
+}
+
+/**
+ * A {@link Signer} whose key lives elsewhere — a KMS, an HSM behind a service, a signing service. Earmark
+ * POSTs the bytes to sign (`application/octet-stream`, header `x-earmark-alg`: es256 … ed25519) to `url`,
+ * with `authorization: Bearer <token>` when a token is set, and takes the response body as the signature:
+ * raw r‖s or DER for ECDSA (converted), RSASSA-PSS with SHA-256 and a 32-byte salt for ps256, Ed25519 as is.
+ * Every signature is verified against the certificate's public key before it is used, so a service
+ * signing with another key fails here, with that said, instead of producing files that read back invalid.
+ *
+ * @example
+ * const signer = remoteSigner({ url: "https://signer.internal/sign", token, chainPem, source: "chain.pem" });
+ */
+export function remoteSigner(opts: {
+  url: string;
+  token: string | null;
+  chainPem: string;
+  source: string;
+  timeoutMs?: number;
+}): Signer {
+  const certChainDer = pemCertificates(opts.chainPem, opts.source);
+  checkSigningChain(certChainDer, { source: opts.source });
+  const publicKey = new X509Certificate(certChainDer[0] as Uint8Array).publicKey;
+  const alg = algorithmOf(publicKey, opts.source);
+  const hash = HASHES[alg];
+  const verifyWith = coseKeyOptions(publicKey);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const { url } = opts;
+  return {
+    alg,
+    certChainDer,
+    async sign(bytes) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/octet-stream",
+            "x-earmark-alg": alg,
+            ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          },
+          body: new Uint8Array(bytes),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        throw new RemoteSignerError(url, `cannot be reached (${whyFetchFailed(err, timeoutMs)})`);
+      }
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (!res.ok) throw new RemoteSignerError(url, `answered HTTP ${res.status}`);
+      const signature = ecdsaToP1363(body, alg);
+      if (!cryptoVerify(hash, bytes, verifyWith, signature)) {
+        throw new RemoteSignerError(
+          url,
+          `its ${alg} signature does not verify with the public key of the signing certificate in ${opts.source}: ` +
+            "the service signs with another key, another algorithm or another encoding",
+        );
+      }
+      return signature;
+    },
+  };
 }
