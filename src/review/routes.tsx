@@ -4,7 +4,6 @@ import { getCookie } from "hono/cookie";
 import { rangedBody } from "../api/byte-range.js";
 import { CONTENT_TYPES } from "../audio/format.js";
 import { AUDIT_ACTIONS, type AuditAction, signals, uploads } from "../db/schema/index.js";
-import type { Deps } from "../deps.js";
 import { ID_PATTERN } from "../ids.js";
 import { UPLOAD_KINDS } from "../uploads/metadata.js";
 import { approveUpload, claimTask, escalateUpload, rejectReasons, rejectUpload } from "./actions.js";
