@@ -145,6 +145,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       "GET /v1/uploads/{id}",
       "GET /v1/uploads/{id}/rendition",
       "GET /v1/uploads/{id}/manifest",
+      "GET /v1/uploads/{id}/manifest.c2pa",
       "DELETE /v1/uploads/{id}",
       "POST /v1/verify",
       "POST /v1/webhooks",
@@ -322,6 +323,12 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect((await call(`/v1/uploads/${id}/manifest`, { headers: alice.auth })).status).toBe(200);
       expect((await call(`/v1/uploads/${failedId}/manifest`, { headers: alice.auth })).status).toBe(409);
       expect((await call(`/v1/uploads/${id}/manifest`, { headers: bob.auth })).status).toBe(404);
+      const sidecar = await call(`/v1/uploads/${id}/manifest.c2pa`, { headers: alice.auth });
+      expect(sidecar.status).toBe(200);
+      const sidecarTag = { ...alice.auth, "if-none-match": sidecar.headers.get("etag") ?? "" };
+      expect((await call(`/v1/uploads/${id}/manifest.c2pa`, { headers: sidecarTag })).status).toBe(304);
+      expect((await call(`/v1/uploads/${failedId}/manifest.c2pa`, { headers: alice.auth })).status).toBe(409);
+      expect((await call(`/v1/uploads/${id}/manifest.c2pa`, { headers: bob.auth })).status).toBe(404);
 
       // Verify: the rendition itself, something that is not audio, nothing.
       const verify = (body: Uint8Array<ArrayBuffer>) =>
@@ -342,6 +349,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect((await takedown(failedId, alice.auth, "?reason=Broken")).status).toBe(204);
       expect((await call(`/v1/uploads/${failedId}/rendition`, { headers: alice.auth })).status).toBe(410);
       expect((await call(`/v1/uploads/${failedId}/manifest`, { headers: alice.auth })).status).toBe(410);
+      expect((await call(`/v1/uploads/${failedId}/manifest.c2pa`, { headers: alice.auth })).status).toBe(410);
 
       // Webhooks.
       const hook = (body: string, headers: Record<string, string> = json) =>
@@ -414,6 +422,7 @@ describe.each(DRIVERS)("OpenAPI document and reference (%s)", (driver) => {
       expect(seen("POST /v1/uploads")).toEqual([202, 400, 401, 413, 415, 422, 429]);
       expect(seen("GET /v1/uploads/{id}/rendition")).toEqual([200, 206, 304, 404, 409, 410, 416]);
       expect(seen("GET /v1/uploads/{id}/manifest")).toEqual([200, 404, 409, 410]);
+      expect(seen("GET /v1/uploads/{id}/manifest.c2pa")).toEqual([200, 304, 404, 409, 410]);
       expect(seen("DELETE /v1/uploads/{id}")).toEqual([204, 404, 422]);
       expect(seen("POST /v1/verify")).toEqual([200, 415, 422]);
       expect(seen("POST /v1/webhooks")).toEqual([201, 400, 401, 415, 422]);

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { ByteSource } from "../audio/bytes.js";
 import { type AudioFormat, CONTENT_TYPES } from "../audio/format.js";
 import type { BlobStore } from "../storage/blob-store.js";
@@ -28,6 +29,8 @@ export interface RenderOutput {
   format: AudioFormat;
   /** Soft bindings this step put into the audio. */
   softBindings?: readonly SoftBinding[];
+  /** The C2PA manifest store this step embedded, kept beside the rendition as its sidecar `.c2pa`. */
+  manifestStore?: Uint8Array;
 }
 
 /**
@@ -50,6 +53,8 @@ export interface RenditionDraft {
 }
 
 export const renditionKey = (uploadId: string) => `renditions/${uploadId}/audio`;
+/** The rendition's C2PA manifest store as a sidecar file (`GET /v1/uploads/{id}/manifest.c2pa`). */
+export const renditionManifestKey = (uploadId: string) => `renditions/${uploadId}/manifest.c2pa`;
 
 /**
  * Produces the rendition blob. With no steps it is the original bytes (linked, not copied). Idempotent: a
@@ -64,6 +69,7 @@ export async function renderUpload(
   const key = renditionKey(input.upload.id);
   if (steps.length === 0) {
     await blobs.copy(input.originalKey, key);
+    await blobs.delete(renditionManifestKey(input.upload.id));
     return {
       blobKey: key,
       format: input.upload.probe.format,
@@ -77,6 +83,8 @@ export async function renderUpload(
   let format = input.upload.probe.format;
   let result = { size: input.upload.sizeBytes, sha256: input.upload.sha256 };
   const softBindings: SoftBinding[] = [];
+  // Only the manifest of the step that wrote the final bytes describes them; a later step would break it.
+  let manifestStore: Uint8Array | null = null;
   const scratch: string[] = [];
   const original = await blobs.open(input.originalKey);
   if (!original) throw new Error(`render: the upload's blob ${input.originalKey} is missing`);
@@ -94,8 +102,12 @@ export async function renderUpload(
     sourceKey = outKey;
     format = out.format;
     softBindings.push(...(out.softBindings ?? []));
+    manifestStore = out.manifestStore ?? null;
   }
   for (const k of scratch) await blobs.delete(k);
+  const manifestKey = renditionManifestKey(input.upload.id);
+  if (manifestStore) await blobs.put(manifestKey, Readable.from([manifestStore]));
+  else await blobs.delete(manifestKey);
   return {
     blobKey: key,
     format,

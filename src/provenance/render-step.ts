@@ -132,7 +132,7 @@ export function c2paSigningStep(
           timeStamper: provenance.timeStamper,
         },
       );
-      return { bytes: once(signed.bytes), format: input.format };
+      return { bytes: once(signed.bytes), format: input.format, manifestStore: signed.manifestStore };
     },
   };
 }

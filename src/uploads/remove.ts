@@ -3,7 +3,7 @@ import { decisions, renditions, reviewTasks, type UploadStatus, uploads } from "
 import type { Deps } from "../deps.js";
 import { removeFingerprint } from "../fingerprint/store.js";
 import { newId } from "../ids.js";
-import { renditionKey } from "../pipeline/render.js";
+import { renditionKey, renditionManifestKey } from "../pipeline/render.js";
 
 /** Statuses an upload can be taken down from: the pipeline is done with it. */
 export const REMOVABLE_STATUSES: readonly UploadStatus[] = ["decided", "held", "failed"];
@@ -68,7 +68,7 @@ export async function removeUpload(
       )
       .for("update");
     if (!row) return { outcome: "not-found" as const, uploadId };
-    const keys = [renditionKey(uploadId), row.blobKey];
+    const keys = [renditionKey(uploadId), renditionManifestKey(uploadId), row.blobKey];
     if (row.status === "removed") return { outcome: "already-removed" as const, uploadId, keys };
     if (!REMOVABLE_STATUSES.includes(row.status))
       return { outcome: "in-progress" as const, uploadId, status: row.status };

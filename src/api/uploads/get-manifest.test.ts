@@ -7,6 +7,8 @@ import { createApp } from "../../app.js";
 import { renditions, uploads } from "../../db/schema/index.js";
 import { startWorker } from "../../jobs/kinds.js";
 import type { Worker } from "../../jobs/worker.js";
+import { renditionManifestKey } from "../../pipeline/render.js";
+import { loadC2pa } from "../../provenance/c2pa/wasm.js";
 import { problemSchema } from "../problem.js";
 import { ManifestResponse } from "./get-manifest.js";
 
@@ -85,5 +87,51 @@ describe.each(DRIVERS)("GET /v1/uploads/{id}/manifest (%s)", (driver) => {
     const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: bob.auth });
     expect(res.status).toBe(404);
     expect(problemSchema.parse(await res.json()).code).toBe("not-found");
+  });
+
+  it("serves the same manifest store as a sidecar .c2pa: the bytes embedded in the rendition", async () => {
+    const id = await upload(await audioIn("wav"), "Sidecar");
+    await worker.idle();
+    const res = await app.request(`/v1/uploads/${id}/manifest.c2pa`, { headers: alice.auth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/c2pa");
+    const sidecar = new Uint8Array(await res.arrayBuffer());
+    const rendition = Buffer.from(
+      await (await app.request(`/v1/uploads/${id}/rendition`, { headers: alice.auth })).arrayBuffer(),
+    );
+    expect(sidecar.length).toBeGreaterThan(1000);
+    expect(rendition.indexOf(Buffer.from(sidecar))).toBeGreaterThan(0);
+    // c2pa-rs reads the sidecar on its own as the same store (its data hash needs the audio beside it).
+    const { WasmReader } = loadC2pa();
+    const alone = JSON.parse((await WasmReader.fromBytes("application/c2pa", sidecar)).json()) as {
+      active_manifest: string;
+    };
+    const json = ManifestResponse.parse(
+      await (await app.request(`/v1/uploads/${id}/manifest`, { headers: alice.auth })).json(),
+    );
+    expect(alone.active_manifest).toBe((json.manifestStore as { active_manifest: string }).active_manifest);
+    const again = await app.request(`/v1/uploads/${id}/manifest.c2pa`, {
+      headers: { ...alice.auth, "if-none-match": res.headers.get("etag") ?? "" },
+    });
+    expect(again.status).toBe(304);
+
+    // Removing the upload removes its sidecar with the audio.
+    expect(await t.deps.blobs.open(renditionManifestKey(id))).not.toBeNull();
+    expect((await app.request(`/v1/uploads/${id}`, { method: "DELETE", headers: alice.auth })).status).toBe(
+      204,
+    );
+    expect(await t.deps.blobs.open(renditionManifestKey(id))).toBeNull();
+  });
+
+  it("answers 404 no-manifest for a rendition without a sidecar, and 404 for another account", async () => {
+    const id = await upload(await audioIn("flac"), "Older");
+    await worker.idle();
+    await t.deps.blobs.delete(renditionManifestKey(id));
+    const res = await app.request(`/v1/uploads/${id}/manifest.c2pa`, { headers: alice.auth });
+    expect(res.status).toBe(404);
+    expect(problemSchema.parse(await res.json()).code).toBe("no-manifest");
+    const bob = await t.account();
+    const other = await app.request(`/v1/uploads/${id}/manifest.c2pa`, { headers: bob.auth });
+    expect(problemSchema.parse(await other.json()).code).toBe("not-found");
   });
 });

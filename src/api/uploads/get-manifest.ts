@@ -30,7 +30,7 @@ export const getManifestRoute = createRoute({
   tags: ["Uploads"],
   summary: "Get the rendition's C2PA manifest store as JSON",
   description:
-    "The Content Credentials embedded in the rendition (WAV, MP3, FLAC, M4A), read back from the file and validated. Ogg and ADTS AAC renditions carry none (`404 no-manifest`): a sidecar `.c2pa` is not served yet.",
+    "The Content Credentials embedded in the rendition (WAV, MP3, FLAC, M4A), read back from the file and validated. Renditions of Ogg and ADTS AAC uploads are FLAC and carry one too; only an Ogg rendition made by an older version has none (`404 no-manifest`). The same manifest store as a binary sidecar: `GET /v1/uploads/{id}/manifest.c2pa`.",
   security: [{ apiKey: [] }],
   request: { params: uploadIdParam },
   responses: {

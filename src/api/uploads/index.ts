@@ -2,6 +2,7 @@ import type { App } from "../context.js";
 import { registerCreateUpload } from "./create-upload.js";
 import { registerDeleteUpload } from "./delete-upload.js";
 import { registerGetManifest } from "./get-manifest.js";
+import { registerGetManifestFile } from "./get-manifest-file.js";
 import { registerGetRendition } from "./get-rendition.js";
 import { registerGetUpload } from "./get-upload.js";
 import { registerListUploads } from "./list-uploads.js";
@@ -13,5 +14,6 @@ export function registerUploadRoutes(app: App) {
   registerGetUpload(app);
   registerGetRendition(app);
   registerGetManifest(app);
+  registerGetManifestFile(app);
   registerDeleteUpload(app);
 }

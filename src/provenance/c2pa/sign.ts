@@ -71,6 +71,8 @@ function withParent(assertions: AssertionDefinition[]): AssertionDefinition[] {
 
 export interface SignedAudio {
   bytes: Uint8Array;
+  /** The C2PA manifest store (JUMBF) embedded in `bytes`, byte for byte: what a sidecar `.c2pa` holds. */
+  manifestStore: Uint8Array;
   /** The signed file as read back and validated. */
   readBack: ProvenanceRead;
   store: ManifestStoreJson;
@@ -129,6 +131,7 @@ export async function signAudio(
   };
   const builder = WasmBuilder.fromJson(JSON.stringify(definition), settings);
   let signed: Uint8Array;
+  let manifestStore: Uint8Array;
   let timeStamp: TimeStampToken | null = null;
   let stampError: TimeStampError | null = null;
   try {
@@ -152,7 +155,8 @@ export async function signAudio(
       );
     }
     const reserveSize = reserveSizeFor(signer);
-    signed = await builder.sign(
+    // The manifest store comes back beside the asset: the exact bytes embedded, kept as a sidecar `.c2pa`.
+    const result = (await builder.signAndGetManifestBytes(
       {
         alg: signer.alg,
         reserveSize,
@@ -176,7 +180,9 @@ export async function signAudio(
       [],
       mime,
       new BytesBlob(bytes),
-    );
+    )) as { asset: Uint8Array; manifest: Uint8Array };
+    signed = result.asset;
+    manifestStore = result.manifest;
   } catch (err) {
     if (stampError) throw new ProvenanceSigningError(`cannot sign: ${(stampError as Error).message}`);
     throw new ProvenanceSigningError(`c2pa-rs could not sign the ${format} file: ${describeC2paError(err)}`);
@@ -200,5 +206,5 @@ export async function signAudio(
       back.signal,
     );
   }
-  return { bytes: signed, readBack: back.signal, store: back.store, parent, timeStamp };
+  return { bytes: signed, manifestStore, readBack: back.signal, store: back.store, parent, timeStamp };
 }
