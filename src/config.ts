@@ -176,6 +176,10 @@ export const envSchema = z.object({
       "RFC 3161 time-stamp authority: every C2PA signature is time-stamped there (sigTst2), so manifests stay " +
         "valid after the signing certificate expires. A render fails (and is retried) while the TSA cannot answer. Unset: no time stamps.",
     ),
+  EARMARK_C2PA_CONCURRENCY: int(2, 1, 64).describe(
+    "C2PA reads and signings holding files in the WASM instance at once; the rest wait. With EARMARK_C2PA_MAX_BYTES " +
+      "it bounds that memory (about 7× the largest file per slot, never returned to the system).",
+  ),
   EARMARK_C2PA_MAX_BYTES: bytes("256MiB").describe(
     "Largest file whose C2PA manifest is read or signed (the WASM memory grows to about 7× the largest file).",
   ),
@@ -233,6 +237,7 @@ export interface Config {
     /** A remote signing service and its bearer token, used with `cert` instead of a local `key`. */
     signerUrl: string | null;
     signerToken: string | null;
+    concurrency: number;
     maxBytes: number;
   };
   /** The watermark key: a file path or 64 hex digits, or null for the development key. */
@@ -317,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tsaUrl: e.EARMARK_C2PA_TSA_URL ?? null,
       signerUrl: e.EARMARK_C2PA_SIGNER_URL ?? null,
       signerToken: e.EARMARK_C2PA_SIGNER_TOKEN ?? null,
+      concurrency: e.EARMARK_C2PA_CONCURRENCY,
       maxBytes: e.EARMARK_C2PA_MAX_BYTES,
     },
     watermark: { key: e.EARMARK_WATERMARK_KEY ?? null },

@@ -8,6 +8,7 @@ import { type ReadResult, readProvenance } from "./c2pa/read.js";
 import type { TrustConfig } from "./c2pa/settings.js";
 import { localKeySigner, remoteSigner, type Signer } from "./c2pa/signer.js";
 import { rfc3161TimeStamper, type TimeStamper } from "./c2pa/timestamp.js";
+import { setC2paConcurrency } from "./c2pa/wasm.js";
 
 /**
  * Provenance as the rest of Earmark uses it: who signs, what is trusted, and reading a stored file's
@@ -88,6 +89,7 @@ async function pemFrom(value: string, variable: string): Promise<{ pem: string; 
  * module is compiled on first use; a server warms it at start-up (server.ts), one-shot commands never pay.
  */
 export async function setupProvenance(config: Config, logger: Logger): Promise<Provenance> {
+  setC2paConcurrency(config.c2pa.concurrency);
   const anchors: string[] = [];
   let signer: Signer;
   let development = false;

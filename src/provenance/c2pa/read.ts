@@ -2,7 +2,7 @@ import type { AudioFormat } from "../../audio/format.js";
 import { z } from "../../zod.js";
 import { c2paMimeType } from "./formats.js";
 import { c2paSettings, type TrustConfig } from "./settings.js";
-import { loadC2pa } from "./wasm.js";
+import { loadC2pa, withC2pa } from "./wasm.js";
 
 const timeStampSchema = z
   .object({
@@ -255,12 +255,14 @@ export async function readProvenance(
   const { WasmReader } = loadC2pa();
   let json: string;
   try {
-    const reader = await WasmReader.fromBytes(mime, bytes, c2paSettings(trust));
-    try {
-      json = reader.json();
-    } finally {
-      reader.free();
-    }
+    json = await withC2pa(async () => {
+      const reader = await WasmReader.fromBytes(mime, bytes, c2paSettings(trust));
+      try {
+        return reader.json();
+      } finally {
+        reader.free();
+      }
+    });
   } catch (err) {
     const { name, text } = c2paErrorName(err);
     if (name === "JumbfNotFound") return { signal: { ...absent, problem: null }, store: null };

@@ -4,9 +4,9 @@ import { buildCoseSign1 } from "./cose.js";
 import { c2paMimeType, UnsupportedProvenanceFormatError } from "./formats.js";
 import { describeC2paError, type ManifestStoreJson, type ProvenanceRead, readProvenance } from "./read.js";
 import { c2paSettings, type TrustConfig } from "./settings.js";
-import type { Signer } from "./signer.js";
+import { RemoteSignerError, type Signer } from "./signer.js";
 import { TimeStampError, type TimeStamper, type TimeStampToken } from "./timestamp.js";
-import { BytesBlob, loadC2pa } from "./wasm.js";
+import { BytesBlob, loadC2pa, withC2pa } from "./wasm.js";
 
 /** One assertion of a manifest definition (c2pa-rs `ManifestDefinition.assertions[]`). */
 export interface AssertionDefinition {
@@ -129,66 +129,66 @@ export async function signAudio(
     claim_generator_info: [manifest.claimGenerator],
     assertions: parent ? withParent(manifest.assertions) : manifest.assertions,
   };
-  const builder = WasmBuilder.fromJson(JSON.stringify(definition), settings);
-  let signed: Uint8Array;
-  let manifestStore: Uint8Array;
   let timeStamp: TimeStampToken | null = null;
-  let stampError: TimeStampError | null = null;
-  try {
-    if (parentAsset && parentMime) {
-      await builder.addIngredientFromBlob(
-        JSON.stringify({ title: parentAsset.title, relationship: "parentOf", label: PARENT_ID }),
-        parentMime,
-        new BytesBlob(parentAsset.bytes),
+  // c2pa-rs turns an exception of the signing callback into a string; keep the original's own words.
+  let callbackError: Error | null = null;
+  const { asset: signed, manifest: manifestStore } = await withC2pa(async () => {
+    const builder = WasmBuilder.fromJson(JSON.stringify(definition), settings);
+    try {
+      if (parentAsset && parentMime) {
+        await builder.addIngredientFromBlob(
+          JSON.stringify({ title: parentAsset.title, relationship: "parentOf", label: PARENT_ID }),
+          parentMime,
+          new BytesBlob(parentAsset.bytes),
+        );
+      } else if (parentAsset) {
+        // A container c2pa-rs cannot open (Ogg, ADTS AAC) carries no manifest to inherit: the ingredient is
+        // described, not read, and named by the SHA-256 of its bytes.
+        builder.addIngredient(
+          JSON.stringify({
+            title: parentAsset.title,
+            format: CONTENT_TYPES[parentAsset.format],
+            relationship: "parentOf",
+            label: PARENT_ID,
+            instance_id: `sha256:${createHash("sha256").update(parentAsset.bytes).digest("hex")}`,
+          }),
+        );
+      }
+      const reserveSize = reserveSizeFor(signer);
+      // The manifest store comes back beside the asset: the exact bytes embedded, kept as a sidecar `.c2pa`.
+      return (await builder.signAndGetManifestBytes(
+        {
+          alg: signer.alg,
+          reserveSize,
+          sign: async (claim) =>
+            (await buildCoseSign1({
+              alg: signer.alg,
+              certChainDer: signer.certChainDer,
+              claim,
+              sign: (b) => signer.sign(b),
+              reserveSize,
+              timeStamper: opts.timeStamper ?? null,
+              onTimeStamp: (t) => {
+                timeStamp = t;
+              },
+            }).catch((err) => {
+              if (err instanceof TimeStampError || err instanceof RemoteSignerError) callbackError = err;
+              throw err;
+            })) as Uint8Array<ArrayBuffer>,
+        },
+        [],
+        mime,
+        new BytesBlob(bytes),
+      )) as { asset: Uint8Array; manifest: Uint8Array };
+    } catch (err) {
+      if (callbackError) throw new ProvenanceSigningError(`cannot sign: ${(callbackError as Error).message}`);
+      throw new ProvenanceSigningError(
+        `c2pa-rs could not sign the ${format} file: ${describeC2paError(err)}`,
       );
-    } else if (parentAsset) {
-      // A container c2pa-rs cannot open (Ogg, ADTS AAC) carries no manifest to inherit: the ingredient is
-      // described, not read, and named by the SHA-256 of its bytes.
-      builder.addIngredient(
-        JSON.stringify({
-          title: parentAsset.title,
-          format: CONTENT_TYPES[parentAsset.format],
-          relationship: "parentOf",
-          label: PARENT_ID,
-          instance_id: `sha256:${createHash("sha256").update(parentAsset.bytes).digest("hex")}`,
-        }),
-      );
+    } finally {
+      builder.free();
     }
-    const reserveSize = reserveSizeFor(signer);
-    // The manifest store comes back beside the asset: the exact bytes embedded, kept as a sidecar `.c2pa`.
-    const result = (await builder.signAndGetManifestBytes(
-      {
-        alg: signer.alg,
-        reserveSize,
-        sign: async (claim) =>
-          (await buildCoseSign1({
-            alg: signer.alg,
-            certChainDer: signer.certChainDer,
-            claim,
-            sign: (b) => signer.sign(b),
-            reserveSize,
-            timeStamper: opts.timeStamper ?? null,
-            onTimeStamp: (t) => {
-              timeStamp = t;
-            },
-          }).catch((err) => {
-            // c2pa-rs turns a callback's exception into a string; keep the time-stamp error's own words.
-            if (err instanceof TimeStampError) stampError = err;
-            throw err;
-          })) as Uint8Array<ArrayBuffer>,
-      },
-      [],
-      mime,
-      new BytesBlob(bytes),
-    )) as { asset: Uint8Array; manifest: Uint8Array };
-    signed = result.asset;
-    manifestStore = result.manifest;
-  } catch (err) {
-    if (stampError) throw new ProvenanceSigningError(`cannot sign: ${(stampError as Error).message}`);
-    throw new ProvenanceSigningError(`c2pa-rs could not sign the ${format} file: ${describeC2paError(err)}`);
-  } finally {
-    builder.free();
-  }
+  });
   const back = await readProvenance(signed, format, trust);
   const stamp = back.signal.activeManifest?.timeStamp ?? null;
   const acceptable =

@@ -23,6 +23,42 @@ export function loadC2pa(): C2pa {
   return loaded;
 }
 
+/**
+ * How many reads and signings may hold files in the WASM instance at once. Its memory grows to about 7×
+ * the largest file in use and never shrinks, so this (with EARMARK_C2PA_MAX_BYTES) bounds the process's
+ * high-water mark; everything past it waits its turn. The work itself runs on the main thread, so one
+ * slot costs little throughput: a second lets a read proceed while a signing waits on a remote signer or
+ * a time-stamp authority.
+ */
+let slots = 2;
+let inUse = 0;
+const waiting: (() => void)[] = [];
+
+/** Sets the number of concurrent C2PA operations (`EARMARK_C2PA_CONCURRENCY`). */
+export function setC2paConcurrency(n: number): void {
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new Error(`C2PA concurrency must be a whole number ≥ 1, got ${n}`);
+  slots = n;
+  while (inUse < slots && waiting.length > 0) {
+    inUse++;
+    waiting.shift()?.();
+  }
+}
+
+/** Runs `work` (which uses the WASM instance) once a slot is free. */
+export async function withC2pa<T>(work: () => Promise<T>): Promise<T> {
+  if (inUse < slots) inUse++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    // The slot passes straight to the next in line, or is given back.
+    if (next) next();
+    else inUse--;
+  }
+}
+
 /** Loads the module and returns how long that took, in milliseconds (0 when it was loaded already). */
 export function warmC2pa(): number {
   if (loaded) return 0;
