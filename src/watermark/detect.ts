@@ -1,7 +1,7 @@
 /**
  * Blind detector. One Hann STFT of the mono mix (~46 ms frames, 50 % overlap) is reduced to a
  * compact matrix: FINE_BINS log-frequency bins (a quarter band each) per frame. The input is cut
- * into windows of two blocks; in each, a grid of hypotheses — frequency shift (whole fine bins),
+ * into windows of four blocks; in each, a grid of hypotheses — frequency shift (whole fine bins),
  * time scale and sub-slot phase — maps the matrix onto the block's band × slot cells, the cells are
  * centred (per slot across bands, per band across neighbouring slots), folded modulo the block
  * length and correlated with the keyed pilots at every block offset. The best few alignments are
@@ -54,7 +54,7 @@ const FINE_PHASES = 8;
 const CLIP = 3;
 
 /** Fine-bin power spectrum of one frame, with its centre time in input seconds. */
-interface FeatureFrame {
+export interface FeatureFrame {
   t: number;
   fine: Float32Array;
 }
@@ -201,7 +201,7 @@ function pilotsOf(pattern: KeyedPattern) {
 }
 
 /** Pilot correlation z-score at every block offset; returns the best. */
-function bestOffset(
+export function bestOffset(
   pattern: KeyedPattern,
   folded: Float64Array,
   counts: Float64Array,
@@ -224,15 +224,16 @@ function bestOffset(
   return best;
 }
 
-function softBits(pattern: KeyedPattern, a: Aligned): Float64Array {
+/** Soft coded bits from folded cells whose block starts at column `offset`. */
+export function softBits(pattern: KeyedPattern, folded: Float64Array, offset: number): Float64Array {
   const soft = new Float64Array(CODED_BITS);
   for (let b = 0; b < BANDS; b++) {
     for (let j = 0; j < BLOCK_SLOTS; j++) {
-      const cell = b * BLOCK_SLOTS + ((j + a.offset) % BLOCK_SLOTS);
+      const cell = b * BLOCK_SLOTS + ((j + offset) % BLOCK_SLOTS);
       const bit = pattern.bitOf[cell] as number;
       if (bit < 0) continue;
       soft[bit] =
-        (soft[bit] as number) + (pattern.sign[cell] as number) * (a.folded[b * BLOCK_SLOTS + j] as number);
+        (soft[bit] as number) + (pattern.sign[cell] as number) * (folded[b * BLOCK_SLOTS + j] as number);
     }
   }
   return soft;
@@ -292,7 +293,7 @@ function analyseWindow(pattern: KeyedPattern, frames: FeatureFrame[]): WindowRes
     tryAll([-1, 1].map((dh) => ({ ...top, shift: top.shift + dh })));
     tryAll(phases());
     tryAll([-1, 1].map((ds) => ({ ...top, scale: top.scale + ds * 0.00125 })));
-    return { soft: softBits(pattern, top), z: top.z, scale: top.scale };
+    return { soft: softBits(pattern, top.folded, top.offset), z: top.z, scale: top.scale };
   });
   candidates.sort((a, b) => b.z - a.z);
   return { startS, endS, candidates };
