@@ -1,11 +1,12 @@
 /**
  * Blind detector. One Hann STFT of the mono mix (~46 ms frames, 50 % overlap) is reduced to a
  * compact matrix: FINE_BINS log-frequency bins (a quarter band each) per frame. The input is cut
- * into windows of two blocks; in each, a grid of hypotheses — frequency shift (whole fine bins),
+ * into windows of four blocks; in each, a grid of hypotheses — frequency shift (whole fine bins),
  * time scale and sub-slot phase — maps the matrix onto the block's band × slot cells, the cells are
  * centred (per slot across bands, per band across neighbouring slots), folded modulo the block
  * length and correlated with the keyed pilots at every block offset. The best few alignments are
- * refined and their data cells decoded (soft Viterbi); a payload counts only when its MAC matches.
+ * refined and their data cells decoded (soft tail-biting Viterbi), each band's cells weighted by how
+ * clearly its pilots show the mark; a payload counts only when its MAC matches.
  */
 import type { PcmChunk } from "../audio/decode/index.js";
 import { CODED_BITS, decodePayload, encodePayload } from "./code.js";
@@ -52,9 +53,11 @@ const COARSE_SCALES = Array.from({ length: 13 }, (_, i) => 0.94 + 0.01 * i);
 const COARSE_PHASES = 2;
 const FINE_PHASES = 8;
 const CLIP = 3;
+/** Least variance a band is weighted with, as a fraction of the mean cell power (see bandWeights). */
+const VARIANCE_FLOOR = 0.1;
 
 /** Fine-bin power spectrum of one frame, with its centre time in input seconds. */
-interface FeatureFrame {
+export interface FeatureFrame {
   t: number;
   fine: Float32Array;
 }
@@ -201,7 +204,7 @@ function pilotsOf(pattern: KeyedPattern) {
 }
 
 /** Pilot correlation z-score at every block offset; returns the best. */
-function bestOffset(
+export function bestOffset(
   pattern: KeyedPattern,
   folded: Float64Array,
   counts: Float64Array,
@@ -224,15 +227,54 @@ function bestOffset(
   return best;
 }
 
-function softBits(pattern: KeyedPattern, a: Aligned): Float64Array {
-  const soft = new Float64Array(CODED_BITS);
+/**
+ * Per-band weights for combining cells into soft bits (maximum-ratio combining): a band's pilots estimate
+ * how strongly the mark shows in it (mean of chip × cell) and its cells how much the host varies there
+ * (variance); the weight mean / variance turns each cell into a log-likelihood ratio, so bands where the
+ * mark is buried in the host count little and clean bands count fully. Bands whose pilots disagree get 0.
+ */
+export function bandWeights(pattern: KeyedPattern, folded: Float64Array, offset: number): Float64Array {
+  const { band, pos, chip } = pilotsOf(pattern);
+  const mean = new Float64Array(BANDS);
+  const n = new Float64Array(BANDS);
+  for (let i = 0; i < chip.length; i++) {
+    const b = band[i] as number;
+    const j = ((pos[i] as number) - offset + BLOCK_SLOTS) % BLOCK_SLOTS;
+    mean[b] = (mean[b] as number) + (chip[i] as number) * (folded[b * BLOCK_SLOTS + j] as number);
+    n[b] = (n[b] as number) + 1;
+  }
+  const mu = new Float64Array(BANDS);
+  const variance = new Float64Array(BANDS);
+  let power = 0;
   for (let b = 0; b < BANDS; b++) {
+    mu[b] = (mean[b] as number) / Math.max(1, n[b] as number);
+    let sq = 0;
+    for (let j = 0; j < BLOCK_SLOTS; j++) sq += (folded[b * BLOCK_SLOTS + j] as number) ** 2;
+    variance[b] = Math.max(0, sq / BLOCK_SLOTS - (mu[b] as number) ** 2);
+    power += sq / BLOCK_SLOTS;
+  }
+  // A band where the mark is all there is (clipped cells, variance ≈ 0) must not outweigh the rest without
+  // bound: its variance counts as at least VARIANCE_FLOOR of the mean cell power.
+  const floor = Math.max(1e-12, (VARIANCE_FLOOR * power) / BANDS);
+  const w = new Float64Array(BANDS);
+  for (let b = 0; b < BANDS; b++)
+    w[b] = Math.max(0, mu[b] as number) / Math.max(floor, variance[b] as number);
+  return w;
+}
+
+/** Soft coded bits (log-likelihood ratios) from folded cells whose block starts at column `offset`. */
+export function softBits(pattern: KeyedPattern, folded: Float64Array, offset: number): Float64Array {
+  const soft = new Float64Array(CODED_BITS);
+  const weight = bandWeights(pattern, folded, offset);
+  for (let b = 0; b < BANDS; b++) {
+    const w = weight[b] as number;
+    if (w === 0) continue;
     for (let j = 0; j < BLOCK_SLOTS; j++) {
-      const cell = b * BLOCK_SLOTS + ((j + a.offset) % BLOCK_SLOTS);
+      const cell = b * BLOCK_SLOTS + ((j + offset) % BLOCK_SLOTS);
       const bit = pattern.bitOf[cell] as number;
       if (bit < 0) continue;
       soft[bit] =
-        (soft[bit] as number) + (pattern.sign[cell] as number) * (a.folded[b * BLOCK_SLOTS + j] as number);
+        (soft[bit] as number) + w * (pattern.sign[cell] as number) * (folded[b * BLOCK_SLOTS + j] as number);
     }
   }
   return soft;
@@ -292,7 +334,7 @@ function analyseWindow(pattern: KeyedPattern, frames: FeatureFrame[]): WindowRes
     tryAll([-1, 1].map((dh) => ({ ...top, shift: top.shift + dh })));
     tryAll(phases());
     tryAll([-1, 1].map((ds) => ({ ...top, scale: top.scale + ds * 0.00125 })));
-    return { soft: softBits(pattern, top), z: top.z, scale: top.scale };
+    return { soft: softBits(pattern, top.folded, top.offset), z: top.z, scale: top.scale };
   });
   candidates.sort((a, b) => b.z - a.z);
   return { startS, endS, candidates };

@@ -9,4 +9,4 @@ export { embedWatermark } from "./embed.js";
 export { loadOrCreateWatermarkKey, parsePayloadHex } from "./key.js";
 
 /** Identifies the embedding scheme; bump when marks written by an older version would not detect. */
-export const WATERMARK_ALGORITHM = "earmark-wm-1";
+export const WATERMARK_ALGORITHM = "earmark-wm-2";

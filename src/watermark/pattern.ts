@@ -4,8 +4,8 @@
  * The mark lives on a grid of cells: BANDS log-spaced bands between BAND_LO_HZ and BAND_HI_HZ, by
  * slots of SLOT_S seconds. A block is BLOCK_SLOTS slots long and repeats for the whole file. In each
  * block a keyed quarter of the cells carry a known ±1 pilot (for synchronisation) and the rest carry
- * the coded payload, each coded bit on two or three cells scattered over the block, each cell with a
- * keyed sign. Embedding scales a cell's magnitudes by (1 + α·chip).
+ * the coded payload, each coded bit on exactly four cells scattered over the block (1,152 data cells,
+ * 288 coded bits), each cell with a keyed sign. Embedding scales a cell's magnitudes by (1 + α·chip).
  */
 import { createHmac } from "node:crypto";
 import { CODED_BITS } from "./code.js";

@@ -25,10 +25,10 @@ export type Driver = "pglite" | "postgres";
 export const TEST_WATERMARK_KEY = "5ca1ab1e".repeat(8);
 
 /**
- * The test key with a reproducible sequence of watermark ids (SHA-256 of a counter) instead of random ones:
- * on short synthetic test audio, about one id in ten does not decode even from the clean rendition (measured:
- * 27 of 30 random ids on 40 s; the three failures decoded at 90 s — issue 6), so tests that read a mark must not draw new ids
- * each run.
+ * The test key with a reproducible sequence of watermark ids (SHA-256 of a counter) instead of random ones,
+ * so a failing test names the same id on every run. Every id is meant to decode from a clean 40 s rendition;
+ * src/watermark/watermark.test.ts checks that for seeded random ids (earmark-wm-1 missed about one in twenty,
+ * docs/adr/0010-watermark.md).
  */
 export function testWatermarking(): Watermarking {
   let n = 0;
