@@ -13,7 +13,7 @@
  * estimated threshold on average), the worst band's NMR averaged over frames, and the share of frames
  * where any band exceeds its threshold (NMR > 0 dB).
  */
-import { rfft } from "../../src/watermark/fft.js";
+import { rfft } from "../../src/audio/fft.js";
 import type { Pcm } from "./audio-io.js";
 
 const N = 2048;

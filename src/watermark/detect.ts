@@ -9,8 +9,8 @@
  * clearly its pilots show the mark; a payload counts only when its MAC matches.
  */
 import type { PcmChunk } from "../audio/decode/index.js";
+import { rfft } from "../audio/fft.js";
 import { CODED_BITS, decodePayload, encodePayload } from "./code.js";
-import { rfft } from "./fft.js";
 import {
   BAND_HI_HZ,
   BAND_LO_HZ,

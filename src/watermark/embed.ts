@@ -8,8 +8,8 @@
  * is the same in all channels and survives a mono downmix. Latency and memory: ~0.6 s of audio.
  */
 import type { PcmChunk } from "../audio/decode/index.js";
+import { irfft, rfft } from "../audio/fft.js";
 import { encodePayload, PAYLOAD_BYTES } from "./code.js";
-import { irfft, rfft } from "./fft.js";
 import {
   BANDS,
   BLOCK_SLOTS,

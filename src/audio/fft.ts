@@ -1,6 +1,8 @@
 /**
- * Real FFT for the watermark's STFT: a radix-2 complex FFT of N/2 points on the even/odd-packed
- * signal, split into the N/2 + 1 bins of the real transform. Plans are cached per size.
+ * Real FFT for Earmark's own spectra (the watermark's STFT, the classifier's frames and cepstra): a radix-2
+ * complex FFT of N/2 points on the even/odd-packed signal, split into the N/2 + 1 bins of the real
+ * transform — half the work of a complex N-point FFT. Plans are cached per size. (Fingerprints use Meyda's
+ * spectra, as the product brief asks.)
  */
 
 interface Plan {
