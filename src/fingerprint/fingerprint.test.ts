@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { excerpt, makeMusic, playFaster, rng, type Signal } from "../../test/harness/audio.js";
+import { excerpt, makeMusic, makeRain, playFaster, rng, type Signal } from "../../test/harness/audio.js";
 import type { Db } from "../db/client.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
 import { type Fingerprint, FingerprintExtractor } from "./extract.js";
@@ -136,6 +136,34 @@ describe("fingerprint matching", () => {
     expect(top!.queryCoverage).toBeLessThan(0.45);
     expect(top!.queryOffsetS).toBeLessThan(1);
     expect(top!.referenceOffsetS).toBeCloseTo(10, 0);
+  });
+});
+
+describe("frame phase", () => {
+  // Rain: white noise at a level changing every 0.1 s. 10 s is 312.5 analysis hops (128 samples at 4 kHz),
+  // so a copy trimmed by 10 s has every frame half a hop from the original's.
+  const rain = makeRain({ seconds: 48, seed: 61 });
+  const index = new MemoryIndex<string>();
+  index.add("rain", fingerprint(rain));
+  index.add("music", fingerprint(makeMusic({ seconds: 48, seed: 62 })));
+
+  it("finds noise-like audio trimmed by half a hop (10 s), at the right offset", () => {
+    const [top] = index.match(fingerprint(excerpt(rain, 10, 38)));
+    expect(top).toMatchObject({ key: "rain", verdict: "same-recording" });
+    expect(top!.queryCoverage).toBeGreaterThan(0.9);
+    expect(top!.referenceOffsetS - top!.queryOffsetS).toBeCloseTo(10, 1);
+  });
+
+  it("still finds it trimmed by a whole number of hops (10.016 s)", () => {
+    const [top] = index.match(fingerprint(excerpt(rain, 10.016, 37)));
+    expect(top).toMatchObject({ key: "rain", verdict: "same-recording" });
+  });
+
+  it("does not call other rain, or music, the same recording at either phase", () => {
+    for (const query of [makeRain({ seconds: 48, seed: 63 }), makeMusic({ seconds: 30, seed: 64 })]) {
+      const matches = index.match(fingerprint(query));
+      expect(matches.filter((m) => m.verdict === "same-recording")).toEqual([]);
+    }
   });
 });
 
