@@ -4,7 +4,8 @@
  * in-memory index instead of the database (the same code paths as store.ts after the lookup).
  *
  * `EARMARK_FP_DUMP=FILE` appends one JSON line per query with every match's figures, for tuning, and the time
- * the query's half-hop phase took (null when the first phase found a same recording and it was not needed).
+ * the query's half-hop phase took (null when the first phase found a same recording and it was not needed),
+ * and the matches of the query's own frame phase alone (`firstPhase`).
  */
 import { appendFileSync } from "node:fs";
 import { type Fingerprint, fingerprintFile, MemoryIndex } from "../../src/fingerprint/index.js";
@@ -51,7 +52,9 @@ export class EarmarkFingerprinter implements Fingerprinter {
     }
     const matches = this.index_.match(fp);
     if (this.dump) {
-      appendFileSync(this.dump, `${JSON.stringify({ file, halfHopMs, matches })}\n`);
+      // The first phase's answer alone is what the lookup gave before it tried the half-hop phase.
+      const firstPhase = this.index_.lookUp(fp);
+      appendFileSync(this.dump, `${JSON.stringify({ file, halfHopMs, matches, firstPhase })}\n`);
     }
     return matches.map((m) => ({ id: m.key, verdict: m.verdict, score: m.score }));
   }
