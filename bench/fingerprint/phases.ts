@@ -8,6 +8,7 @@
  *
  * The whole-index answer (candidate selection included) is the evaluation's (`eval.ts`).
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { QueryPhase } from "../../src/fingerprint/extract.js";
@@ -27,18 +28,24 @@ async function main(): Promise<void> {
     return;
   }
   const dir = values.corpus;
-  const manifest = await readManifest(dir);
-  const cell = (x: number | string) => String(x).padStart(8);
+  // Before the corpus build has written its manifest, the files are where it puts them.
+  const manifest = existsSync(join(dir, "manifest.json")) ? await readManifest(dir) : null;
+  const filesOf = (id: string, transform: string) => {
+    if (!manifest) return { ref: `audio/${id}.wav`, query: `variants/${transform}/${id}.wav` };
+    const entry = manifest.entries.find((e) => e.id === id);
+    const variant = manifest.variants.find((v) => v.refId === id && v.transform === transform);
+    return entry && variant ? { ref: entry.file, query: variant.file } : null;
+  };
+  const cell = (x: number | string) => String(x).padStart(9);
   process.stdout.write(
     `${"query".padEnd(44)}${["phase", "verdict", "cover", "density", "runnerUp", "inliers", "segs"].map(cell).join("")}\n`,
   );
   for (const name of positionals) {
-    const [id, transform] = name.split("@");
-    const entry = manifest.entries.find((e) => e.id === id);
-    const variant = manifest.variants.find((v) => v.refId === id && v.transform === transform);
-    if (!entry || !variant) throw new Error(`${name}: not in the corpus manifest`);
-    const ref = await fingerprintFile(join(dir, entry.file));
-    const query = await fingerprintFile(join(dir, variant.file));
+    const [id = "", transform = ""] = name.split("@");
+    const files = filesOf(id, transform);
+    if (!files) throw new Error(`${name}: not in the corpus manifest`);
+    const ref = await fingerprintFile(join(dir, files.ref));
+    const query = await fingerprintFile(join(dir, files.query));
     const table = new ReferenceTable(ref);
     const phases: [string, QueryPhase][] = [["0", query]];
     if (query.halfHopPhase) phases.push(["half", query.halfHopPhase()]);
