@@ -14,7 +14,7 @@ import { decodeAudio, type PcmChunk } from "../audio/decode/index.js";
 import { openAudioFile } from "../audio/open.js";
 import type { Catalogue } from "../pipeline/stage.js";
 import { type Fingerprint, FingerprintExtractor, type QueryPhase } from "./extract.js";
-import { type Alignment, align, type ReferenceFingerprint, ReferenceTable } from "./match.js";
+import { type Alignment, align, isDense, type ReferenceFingerprint, ReferenceTable } from "./match.js";
 import { type QueryProbes, queryProbes } from "./probes.js";
 
 export { FINGERPRINT_ALGORITHM, type Fingerprint, type QueryPhase } from "./extract.js";
@@ -137,7 +137,8 @@ function bestFirst(x: Alignment, y: Alignment): number {
 
 /**
  * Looks a query up at its own frame phase and, when that finds no same recording, again at the half-hop
- * phase ({@link Fingerprint.halfHopPhase}); per indexed recording (`idOf`) the better alignment, best first.
+ * phase ({@link Fingerprint.halfHopPhase}), where only the DENSE rule makes a same recording (see
+ * `secondChance`); per indexed recording (`idOf`) the better alignment, best first.
  *
  * Spectral peaks depend on where the 32 ms frames fall. A query cut from a recording at a whole number of
  * hops has the reference's frames; cut half a hop off, it has frames halfway between them, and on
@@ -159,6 +160,17 @@ export async function matchPhases<K>(
   return second ? mergePhases(first, await lookUp(second), idOf) : first;
 }
 
+/**
+ * The second phase is a second chance, so it must not turn a borderline alignment into a match: only the
+ * {@link isDense} rule makes it a same recording. A query missed for its frame phase is dense at the other
+ * (densities 0.37–0.99 on the evaluation corpus); a soundfont re-rendering reached the looser BROAD rule at
+ * its second phase (coverage 0.76, density 0.046), which is no match. ADR 0007 has the figures.
+ */
+function secondChance<K>(m: MatchOf<K>): MatchOf<K> {
+  if (m.verdict !== "same-recording" || isDense(m)) return m;
+  return { ...m, verdict: "shared-material", score: Math.round(m.score * 500) / 1000 };
+}
+
 /** The half-hop phase of a query whose first lookup found no same recording; null when it did. */
 function secondPhase(fp: Fingerprint, first: readonly Alignment[]): QueryPhase | null {
   if (!fp.halfHopPhase || first.some((m) => m.verdict === "same-recording")) return null;
@@ -172,7 +184,7 @@ function mergePhases<K>(
   idOf: (key: K) => unknown,
 ): MatchOf<K>[] {
   const best = new Map<unknown, MatchOf<K>>();
-  for (const m of [...first, ...second]) {
+  for (const m of [...first, ...second.map(secondChance)]) {
     const id = idOf(m.key);
     const had = best.get(id);
     if (!had || bestFirst(m, had) < 0) best.set(id, m);
