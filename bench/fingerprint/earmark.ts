@@ -3,7 +3,9 @@
  * decoders, 4 kHz downsampling, Meyda spectra, triplet hashes) and its two-phase matching, over an
  * in-memory index instead of the database (the same code paths as store.ts after the lookup).
  *
- * `EARMARK_FP_DUMP=FILE` appends one JSON line per query with every match's figures, for tuning.
+ * `EARMARK_FP_DUMP=FILE` appends one JSON line per query with every match's figures, for tuning, and the time
+ * the query's half-hop phase took (null when the first phase found a same recording and it was not needed),
+ * and the matches of the query's own frame phase alone (`firstPhase`).
  */
 import { appendFileSync } from "node:fs";
 import { type Fingerprint, fingerprintFile, MemoryIndex } from "../../src/fingerprint/index.js";
@@ -36,9 +38,23 @@ export class EarmarkFingerprinter implements Fingerprinter {
 
   async query(file: string): Promise<QueryMatch[]> {
     const fp = await this.extract(file);
+    // Whether the lookup needed the query's half-hop phase, and what computing it took (not in the extraction
+    // timings: a lookup computes it only for queries the first phase does not settle).
+    let halfHopMs: number | null = null;
+    const halfHop = fp.halfHopPhase;
+    if (halfHop) {
+      fp.halfHopPhase = () => {
+        const t0 = performance.now();
+        const phase = halfHop();
+        halfHopMs ??= performance.now() - t0;
+        return phase;
+      };
+    }
     const matches = this.index_.match(fp);
     if (this.dump) {
-      appendFileSync(this.dump, `${JSON.stringify({ file, matches })}\n`);
+      // The first phase's answer alone is what the lookup gave before it tried the half-hop phase.
+      const firstPhase = this.index_.lookUp(fp);
+      appendFileSync(this.dump, `${JSON.stringify({ file, halfHopMs, matches, firstPhase })}\n`);
     }
     return matches.map((m) => ({ id: m.key, verdict: m.verdict, score: m.score }));
   }

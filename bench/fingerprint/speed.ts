@@ -8,7 +8,9 @@
  * downsampler, Meyda spectra, peaks and hashes), alternately, after one warm-up run of each. Prints the
  * median wall time of each, × real time, and the ratio (Earmark ÷ fpcalc throughput; ≥ 1 means Earmark is at
  * least as fast), and the median time of Earmark's decode alone; then the mean CPU time of each (fpcalc's from
- * the kernel's accounting of ended children, 10 ms steps) and their ratio, which a busy machine distorts less.
+ * the kernel's accounting of ended children, 10 ms steps) and their ratio, which a busy machine distorts less;
+ * last, the mean CPU time of the query's half-hop phase (`Fingerprint.halfHopPhase`: spectra, peaks and hashes
+ * again from the kept 4 kHz signal), which a lookup adds only when the first phase finds no same recording.
  *
  *   npx tsx bench/fingerprint/speed.ts --phases [--runs 7] FILE...
  *
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     const theirs: number[] = [];
     let oursCpuMs = 0;
+    let halfHopCpuMs = 0;
     let theirsCpuMs: number | null = 0;
     for (let i = 0; i < runs; i++) {
       let t = performance.now();
@@ -65,12 +68,18 @@ async function main(): Promise<void> {
       if (!/FINGERPRINT=/.test(r.stdout)) throw new Error(`fpcalc failed on ${file}: ${r.stderr}`);
       const cpu = process.cpuUsage();
       t = performance.now();
-      await fingerprintFile(file);
+      const extracted = await fingerprintFile(file);
       ours.push(performance.now() - t);
       const used = process.cpuUsage(cpu);
       oursCpuMs += (used.user + used.system) / 1000;
+      // The query's half-hop phase, which a lookup computes only when the first phase finds no same recording.
+      const halfCpu = process.cpuUsage();
+      extracted.halfHopPhase?.();
+      const halfUsed = process.cpuUsage(halfCpu);
+      halfHopCpuMs += (halfUsed.user + halfUsed.system) / 1000;
     }
     const oCpu = oursCpuMs / runs;
+    const hCpu = halfHopCpuMs / runs;
     const fCpu = theirsCpuMs === null ? null : theirsCpuMs / runs;
     const decodes: number[] = [];
     for (let i = 0; i < 3; i++) decodes.push((await ourDecode(file)).seconds * 1000);
@@ -81,7 +90,7 @@ async function main(): Promise<void> {
     rows.push(
       `| ${file.split("/").pop()} | ${seconds.toFixed(0)} s | ${f.toFixed(0)} ms (${(seconds / (f / 1000)).toFixed(0)}×) | ` +
         `${o.toFixed(0)} ms (${(seconds / (o / 1000)).toFixed(0)}×) | ${(f / o).toFixed(2)} | ${decodeMs.toFixed(0)} ms | ` +
-        `${fCpu === null ? "—" : `${fCpu.toFixed(0)} ms`} | ${oCpu.toFixed(0)} ms | ${fCpu === null ? "—" : (fCpu / oCpu).toFixed(2)} |`,
+        `${fCpu === null ? "—" : `${fCpu.toFixed(0)} ms`} | ${oCpu.toFixed(0)} ms | ${fCpu === null ? "—" : (fCpu / oCpu).toFixed(2)} | ${hCpu.toFixed(0)} ms |`,
     );
     json.push({
       file,
@@ -93,11 +102,12 @@ async function main(): Promise<void> {
       earmarkDecodeMs: decodeMs,
       fpcalcMeanCpuMs: fCpu,
       earmarkMeanCpuMs: oCpu,
+      earmarkHalfHopMeanCpuMs: hCpu,
     });
   }
   process.stdout.write(
-    "| file | audio | fpcalc median (× real time) | Earmark median (× real time) | ratio Earmark/fpcalc | of which Earmark's decode | fpcalc CPU, mean | Earmark CPU, mean | CPU ratio |\n" +
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+    "| file | audio | fpcalc median (× real time) | Earmark median (× real time) | ratio Earmark/fpcalc | of which Earmark's decode | fpcalc CPU, mean | Earmark CPU, mean | CPU ratio | Earmark half-hop phase CPU, mean |\n" +
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
       `${rows.join("\n")}\n\nSPEED_JSON ${JSON.stringify(json)}\n`,
   );
   if (values.phases) {

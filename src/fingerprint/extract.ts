@@ -52,7 +52,14 @@ export interface Peak {
   strength: number; // dB above the frame mean
 }
 
-export interface Fingerprint {
+/** What a query is looked up by: its peaks (for the probes) and its stored-form hashes (for the candidates). */
+export interface QueryPhase {
+  peakList: Peak[];
+  hashes: Uint32Array;
+  times: Uint32Array;
+}
+
+export interface Fingerprint extends QueryPhase {
   algorithm: string;
   /** The peaks the hashes were made from (kept in memory for query probes; never stored). */
   peakList: Peak[];
@@ -63,6 +70,13 @@ export interface Fingerprint {
   /** One entry per hash: the anchor's frame (upper 26 bits) and t3 − t1 in frames (lower 6 bits). */
   times: Uint32Array;
   peaks: number;
+  /**
+   * The same analysis with every frame starting half a hop (16 ms) later, computed on first call and never
+   * stored: a second try for a query whose frames fall between the reference's (see index.ts
+   * `matchPhases`). Its frame t lies at t + ½ of this fingerprint's frames. Absent on fingerprints not made
+   * by {@link FingerprintExtractor}.
+   */
+  halfHopPhase?: () => QueryPhase;
 }
 
 export function packTime(t1: number, dt: number): number {
@@ -77,7 +91,9 @@ export function spanFrames(packed: number): number {
 
 /**
  * Streaming extractor: push decoded PCM chunks, then `finish()`. Holds the 4 kHz signal only a frame at a
- * time, a few spectrum frames for peak picking, and the peaks (about 10 per second) for hashing.
+ * time for the spectra, a few spectrum frames for peak picking, and the peaks (about 10 per second) for
+ * hashing; and a 16-bit copy of the 4 kHz signal (8 kB per second of audio, 29 MB per hour) for the
+ * fingerprint's {@link Fingerprint.halfHopPhase}, which is computed only if a lookup asks for it.
  *
  * Three stages, each its own class or function so that they can be timed apart (`bench/fingerprint/speed.ts
  * --phases`): {@link MonoDownsampler}, Meyda's spectra of each frame ({@link spectraOf}), {@link PeakPicker};
@@ -85,9 +101,8 @@ export function spanFrames(packed: number): number {
  */
 export class FingerprintExtractor {
   private readonly down: MonoDownsampler;
-  private readonly picker = new PeakPicker();
-  private pending = new Float32Array(FRAME_SIZE * 8);
-  private pendingLen = 0;
+  private readonly framed = new FramedPeaks(0);
+  private readonly kept: Int16Array[] = [];
   private samples = 0;
 
   constructor(sampleRate: number) {
@@ -102,20 +117,80 @@ export class FingerprintExtractor {
 
   finish(): Fingerprint {
     this.consume(this.down.finish());
-    const peaks = this.picker.finish();
+    const peaks = this.framed.finish();
     const { hashes, times } = hashPeaks(peaks);
+    const kept = this.kept;
+    let halfHop: QueryPhase | null = null;
     return {
       algorithm: FINGERPRINT_ALGORITHM,
       durationS: this.samples / this.down.inputRate,
-      frames: this.picker.frames,
+      frames: this.framed.frames,
       hashes,
       times,
       peaks: peaks.length,
       peakList: peaks,
+      halfHopPhase: () => {
+        halfHop ??= halfHopPhaseOf(kept);
+        return halfHop;
+      },
     };
   }
 
   private consume(x: Float32Array): void {
+    if (x.length === 0) return;
+    this.kept.push(toInt16(x));
+    this.framed.push(x);
+  }
+}
+
+/** A 4 kHz signal as 16-bit samples: its quantisation noise lies ~80 dB below the quietest peak kept. */
+function toInt16(x: Float32Array): Int16Array {
+  const out = new Int16Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = (x[i] as number) * 32767;
+    out[i] = v > 32767 ? 32767 : v < -32767 ? -32767 : Math.round(v);
+  }
+  return out;
+}
+
+/** The peaks and hashes of a kept 4 kHz signal framed from half a hop in. */
+function halfHopPhaseOf(kept: readonly Int16Array[]): QueryPhase {
+  const framed = new FramedPeaks(HOP / 2);
+  for (const chunk of kept) {
+    const x = new Float32Array(chunk.length);
+    for (let i = 0; i < chunk.length; i++) x[i] = (chunk[i] as number) / 32767;
+    framed.push(x);
+  }
+  const peakList = framed.finish();
+  return { peakList, ...hashPeaks(peakList) };
+}
+
+/**
+ * Frames a streamed 4 kHz signal (frame i starts at `skip` + i · HOP samples), takes each frame's spectrum and
+ * picks the peaks: push chunks, then `finish()`.
+ */
+export class FramedPeaks {
+  private readonly picker = new PeakPicker();
+  private pending = new Float32Array(FRAME_SIZE * 8);
+  private pendingLen = 0;
+  private skip: number;
+
+  constructor(skip: number) {
+    this.skip = skip;
+  }
+
+  /** Frames picked so far. */
+  get frames(): number {
+    return this.picker.frames;
+  }
+
+  push(chunk: Float32Array): void {
+    let x = chunk;
+    if (this.skip > 0) {
+      const dropped = Math.min(this.skip, x.length);
+      this.skip -= dropped;
+      x = x.subarray(dropped);
+    }
     if (this.pendingLen + x.length > this.pending.length) {
       const bigger = new Float32Array(Math.max(this.pending.length * 2, this.pendingLen + x.length));
       bigger.set(this.pending.subarray(0, this.pendingLen));
@@ -128,6 +203,10 @@ export class FingerprintExtractor {
     const start = spectra.length * HOP;
     this.pending.copyWithin(0, start, this.pendingLen);
     this.pendingLen -= start;
+  }
+
+  finish(): Peak[] {
+    return this.picker.finish();
   }
 }
 

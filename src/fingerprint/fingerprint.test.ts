@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { excerpt, makeMusic, playFaster, rng, type Signal } from "../../test/harness/audio.js";
+import { excerpt, makeMusic, makeRain, playFaster, rng, type Signal } from "../../test/harness/audio.js";
 import type { Db } from "../db/client.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
 import { type Fingerprint, FingerprintExtractor } from "./extract.js";
-import { MemoryIndex } from "./index.js";
+import { type MatchOf, MemoryIndex, matchPhases } from "./index.js";
+import { verdictOf } from "./match.js";
 import { lookupFingerprint } from "./store.js";
 
 function fingerprint(signal: Signal, chunk = 4096): Fingerprint {
@@ -136,6 +137,91 @@ describe("fingerprint matching", () => {
     expect(top!.queryCoverage).toBeLessThan(0.45);
     expect(top!.queryOffsetS).toBeLessThan(1);
     expect(top!.referenceOffsetS).toBeCloseTo(10, 0);
+  });
+});
+
+describe("frame phase", () => {
+  // Rain: white noise at a level changing every 0.1 s. 10 s is 312.5 analysis hops (128 samples at 4 kHz),
+  // so a copy trimmed by 10 s has every frame half a hop from the original's.
+  const rain = makeRain({ seconds: 48, seed: 61 });
+  const index = new MemoryIndex<string>();
+  index.add("rain", fingerprint(rain));
+  index.add("music", fingerprint(makeMusic({ seconds: 48, seed: 62 })));
+
+  it("finds noise-like audio trimmed by half a hop (10 s), at the right offset", () => {
+    const [top] = index.match(fingerprint(excerpt(rain, 10, 38)));
+    expect(top).toMatchObject({ key: "rain", verdict: "same-recording" });
+    expect(top!.queryCoverage).toBeGreaterThan(0.9);
+    expect(top!.referenceOffsetS - top!.queryOffsetS).toBeCloseTo(10, 1);
+  });
+
+  it("still finds it trimmed by a whole number of hops (10.016 s)", () => {
+    const [top] = index.match(fingerprint(excerpt(rain, 10.016, 37)));
+    expect(top).toMatchObject({ key: "rain", verdict: "same-recording" });
+  });
+
+  it("does not call other rain, or music, the same recording at either phase", () => {
+    for (const query of [makeRain({ seconds: 48, seed: 63 }), makeMusic({ seconds: 30, seed: 64 })]) {
+      const matches = index.match(fingerprint(query));
+      expect(matches.filter((m) => m.verdict === "same-recording")).toEqual([]);
+    }
+  });
+});
+
+describe("matchPhases", () => {
+  const alignment = (
+    key: string,
+    queryCoverage: number,
+    density: number,
+    runnerUp: number,
+  ): MatchOf<string> => ({
+    key,
+    speedRatio: 1,
+    offsetFrames: 0,
+    inliers: 100,
+    matchedSegments: 20,
+    activeSegments: 20,
+    queryCoverage,
+    referenceCoverage: 1,
+    density,
+    queryOffsetS: 0,
+    referenceOffsetS: 0,
+    runnerUp,
+    verdict: verdictOf({ queryCoverage, density, runnerUp }),
+    score: queryCoverage * Math.min(1, density / 0.3),
+  });
+  const query = fingerprint(makeMusic({ seconds: 5, seed: 33 }));
+
+  it("takes a dense second-phase match, but not one that only meets the broad rule", async () => {
+    // The first phase finds only shared material; the second phase's alignments are what the lookup returns.
+    const answers = (second: MatchOf<string>[]) => {
+      const phases = [[alignment("a", 0.6, 0.06, 0.8), alignment("b", 0.5, 0.05, 0.3)], second];
+      return matchPhases(
+        query,
+        async () => phases.shift() ?? [],
+        (key) => key,
+      );
+    };
+    const dense = await answers([alignment("a", 1, 0.7, 0.1)]);
+    expect(dense[0]).toMatchObject({ key: "a", verdict: "same-recording", density: 0.7 });
+    expect(dense.map((m) => m.key)).toEqual(["a", "b"]);
+    // Coverage 0.76 at density 0.046: the broad rule's same recording at the first phase, shared material here.
+    const broad = await answers([alignment("b", 0.76, 0.046, 0.4)]);
+    expect(broad.every((m) => m.verdict === "shared-material")).toBe(true);
+  });
+
+  it("does not compute the second phase when the first finds the recording", async () => {
+    let lookups = 0;
+    const matches = await matchPhases(
+      query,
+      async () => {
+        lookups++;
+        return [alignment("a", 0.8, 0.05, 0.2)];
+      },
+      (key) => key,
+    );
+    expect(matches[0]).toMatchObject({ key: "a", verdict: "same-recording" });
+    expect(lookups).toBe(1);
   });
 });
 

@@ -48,12 +48,17 @@ const RUNNER_UP_GAP = 31; // ≈1 s
 export const DENSE = { minCoverage: 0.45, minDensity: 0.13 };
 export const BROAD = { minCoverage: 0.7, minDensity: 0.045, maxRunnerUp: 0.6 };
 
+/** Whether an alignment meets the {@link DENSE} rule (the stricter of the two same-recording rules). */
+export function isDense(m: { queryCoverage: number; density: number }): boolean {
+  return m.queryCoverage >= DENSE.minCoverage && m.density >= DENSE.minDensity;
+}
+
 export function verdictOf(m: {
   queryCoverage: number;
   density: number;
   runnerUp: number;
 }): "same-recording" | "shared-material" {
-  if (m.queryCoverage >= DENSE.minCoverage && m.density >= DENSE.minDensity) return "same-recording";
+  if (isDense(m)) return "same-recording";
   if (m.queryCoverage >= BROAD.minCoverage && m.density >= BROAD.minDensity && m.runnerUp < BROAD.maxRunnerUp)
     return "same-recording";
   return "shared-material";

@@ -22,6 +22,8 @@ import {
   type Fingerprint,
   type MatchOf,
   MIN_CANDIDATE_HITS,
+  matchPhases,
+  type QueryPhase,
   queryKeys,
   queryProbes,
   type ReferenceFingerprint,
@@ -128,12 +130,21 @@ export interface LookupOptions {
   excludeUploadId?: string;
 }
 
-/** Phase 1 and 2 against the database; matches best first. */
+/** Phase 1 and 2 against the database, at both of the query's frame phases (`matchPhases`); best first. */
 export async function lookupFingerprint(
   db: Db,
   fp: Fingerprint,
   opts: LookupOptions = {},
 ): Promise<MatchOf<StoredMatchKey>[]> {
+  return matchPhases(
+    fp,
+    (q) => lookUpPhase(db, q, opts),
+    (key) => key.uploadId,
+  );
+}
+
+/** Phase 1 and 2 against the database for one frame phase of a query. */
+async function lookUpPhase(db: Db, fp: QueryPhase, opts: LookupOptions): Promise<MatchOf<StoredMatchKey>[]> {
   const all = queryKeys(fp);
   if (all.length === 0) return [];
   const counting = db

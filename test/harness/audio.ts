@@ -222,6 +222,25 @@ export function makeMix(opts: {
   return signal;
 }
 
+/**
+ * Noise-like "rain": white noise whose level changes every 0.1 s, no tones at all. Its spectral peaks are
+ * chance maxima of the noise, so they depend on exactly where the analysis frames fall — the hard case for
+ * a trimmed copy whose frames lie between the original's.
+ */
+export function makeRain(opts: { seconds: number; seed: number; sampleRate?: number }): Signal {
+  const sampleRate = opts.sampleRate ?? 44100;
+  const n = Math.round(opts.seconds * sampleRate);
+  const random = rng(opts.seed);
+  const step = Math.round(sampleRate / 10);
+  const x = new Float32Array(n);
+  let level = 0;
+  for (let i = 0; i < n; i++) {
+    if (i % step === 0) level = 0.1 + 0.2 * random();
+    x[i] = level * (random() - 0.5);
+  }
+  return { sampleRate, channels: [x, x.slice()] };
+}
+
 /** Plays `signal` `factor` times faster (pitch and tempo together), by linear interpolation. */
 export function playFaster(signal: Signal, factor: number): Signal {
   const n = Math.floor(signal.channels[0]!.length / factor);

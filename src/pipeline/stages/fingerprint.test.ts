@@ -1,6 +1,13 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMp3, encodeWav, excerpt, makeMusic, playFaster } from "../../../test/harness/audio.js";
+import {
+  encodeMp3,
+  encodeWav,
+  excerpt,
+  makeMusic,
+  makeRain,
+  playFaster,
+} from "../../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
 import { uploadAndDecide } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
@@ -51,6 +58,17 @@ describe.each(DRIVERS)("fingerprint stage (%s)", (driver) => {
     const unrelated = await uploadAndWait(bob.auth, encodeWav(makeMusic({ seconds: 30, seed: 42 })), "Other");
     expect(unrelated.signals.fingerprint?.data.matches).toEqual([]);
     expect(unrelated.decision?.action).toBe("allow");
+  });
+
+  it("matches noise-like audio re-uploaded with its first 10 s cut (frames half a hop off)", async () => {
+    const dave = await t.account("dave");
+    const erin = await t.account("erin");
+    const rain = makeRain({ seconds: 40, seed: 71 });
+    const first = await uploadAndWait(dave.auth, encodeWav(rain), "Rain");
+    const copy = await uploadAndWait(erin.auth, encodeWav(excerpt(rain, 10, 30)), "Storm");
+    const [match] = copy.signals.fingerprint?.data.matches ?? [];
+    expect(match).toMatchObject({ uploadId: first.id, verdict: "same-recording" });
+    expect(match!.referenceOffsetS - match!.queryOffsetS).toBeCloseTo(10, 1);
   });
 
   it("forgets a removed upload: its index rows go, and nothing matches it any more", async () => {
