@@ -17,7 +17,12 @@ describe.each(DRIVERS)("renditions time-stamped by EARMARK_C2PA_TSA_URL (%s)", (
   beforeAll(async () => {
     tsa = await startTestTsa();
     t = await createTestContext(driver, {
-      env: { EARMARK_C2PA_TSA_URL: tsa.url, EARMARK_C2PA_TRUST_ANCHORS: tsa.rootPem },
+      env: {
+        EARMARK_C2PA_TSA_URL: tsa.url,
+        EARMARK_C2PA_TRUST_ANCHORS: tsa.rootPem,
+        // Enough attempts that the outage below cannot use them all (retries start at 0.05 s and double).
+        EARMARK_JOB_MAX_ATTEMPTS: "30",
+      },
     });
     app = createApp(t.deps);
     worker = startWorker(t.deps, 1, { pollMs: 50 });
@@ -73,7 +78,13 @@ describe.each(DRIVERS)("renditions time-stamped by EARMARK_C2PA_TSA_URL (%s)", (
     } finally {
       tsa.failWith(null);
     }
-    await worker.idle();
+    // The render is retried with backoff: wait for the retry that finds the TSA answering again.
+    for (let i = 0; i < 300; i++) {
+      await worker.idle();
+      const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: auth });
+      if (res.status !== 409) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const { validation } = await manifestOf(id);
     expect(validation.activeManifest.timeStamp?.state).toBe("trusted");
   });
