@@ -6,7 +6,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, makeSignal, rng } from "../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
-import { eventually, multipart } from "../../test/harness/http.js";
+import { eventually, multipart, uploadAndDecide } from "../../test/harness/http.js";
 import { HOLD_RULE, shippedBundleWith } from "../../test/harness/policy.js";
 import { createAccount, createApiKey } from "../accounts/accounts.js";
 import { UploadRecord } from "../api/uploads/schemas.js";
@@ -49,15 +49,7 @@ describe.each(DRIVERS)("the policy in the pipeline (%s)", (driver) => {
     metadata: object,
     body: Uint8Array = wav,
   ): Promise<UploadRecordType> {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(body, { metadata }),
-      headers: auth,
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
-    await worker.idle();
-    return UploadRecord.parse(await (await app.request(`/v1/uploads/${id}`, { headers: auth })).json());
+    return uploadAndDecide(app, worker, auth, body, metadata as Record<string, unknown>);
   }
 
   it("labels what the creator disclosed, per role, and says which rule did", async () => {
