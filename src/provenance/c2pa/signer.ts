@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { checkSigningChain, pemCertificates, SigningCertificateError } from "./certs.js";
 import type { SigningAlgorithm } from "./cose.js";
 import { children, content, DerError, expectTag, readDer, TAG } from "./der.js";
-import { whyFetchFailed } from "./fetch-failure.js";
+import { postBytes } from "./post-bytes.js";
 
 /**
  * Whatever holds the signing key. Earmark builds the COSE structure and asks the signer only to sign bytes,
@@ -177,23 +177,19 @@ export function remoteSigner(opts: {
     alg,
     certChainDer,
     async sign(bytes) {
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: "POST",
+      const body = await postBytes(
+        url,
+        {
+          body: bytes,
           headers: {
             "content-type": "application/octet-stream",
             "x-earmark-alg": alg,
             ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
           },
-          body: new Uint8Array(bytes),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        throw new RemoteSignerError(url, `cannot be reached (${whyFetchFailed(err, timeoutMs)})`);
-      }
-      const body = new Uint8Array(await res.arrayBuffer());
-      if (!res.ok) throw new RemoteSignerError(url, `answered HTTP ${res.status}`);
+          timeoutMs,
+        },
+        (reason) => new RemoteSignerError(url, reason),
+      );
       const signature = ecdsaToP1363(body, alg);
       if (!cryptoVerify(hash, bytes, verifyWith, signature)) {
         throw new RemoteSignerError(

@@ -25,7 +25,7 @@ import {
   TAG,
   whole,
 } from "./der.js";
-import { whyFetchFailed } from "./fetch-failure.js";
+import { postBytes } from "./post-bytes.js";
 
 const SHA256 = "2.16.840.1.101.3.4.2.1";
 const SIGNED_DATA = "1.2.840.113549.1.7.2";
@@ -177,19 +177,15 @@ export function rfc3161TimeStamper(opts: { url: string; timeoutMs?: number }): T
       // A positive 64-bit nonce: the answer must echo it.
       const nonce = new Uint8Array(randomBytes(8));
       nonce[0] = ((nonce[0] as number) & 0x7f) | 0x01;
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/timestamp-query", accept: "application/timestamp-reply" },
+      const body = await postBytes(
+        url,
+        {
           body: timeStampRequest(digest, nonce),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        throw new TimeStampError(url, `cannot be reached (${whyFetchFailed(err, timeoutMs)})`);
-      }
-      const body = new Uint8Array(await res.arrayBuffer());
-      if (!res.ok) throw new TimeStampError(url, `answered HTTP ${res.status}`);
+          headers: { "content-type": "application/timestamp-query", accept: "application/timestamp-reply" },
+          timeoutMs,
+        },
+        (reason) => new TimeStampError(url, reason),
+      );
       return parseTimeStampResponse(body, { digest, nonce }, url);
     },
   };
