@@ -54,6 +54,14 @@ const seconds = (fallback: string) =>
       return n;
     });
 
+/** An optional http(s) URL of a service Earmark calls. */
+const httpUrl = () =>
+  z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), { message: "expected an http:// or https:// URL" })
+    .optional();
+
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -137,15 +145,10 @@ export const envSchema = z.object({
     .min(1)
     .optional()
     .describe("Private key of the C2PA signing certificate, PEM: a file path or the PEM itself."),
-  EARMARK_C2PA_SIGNER_URL: z
-    .string()
-    .url()
-    .refine((u) => /^https?:\/\//.test(u), { message: "expected an http:// or https:// URL" })
-    .optional()
-    .describe(
-      "Remote signing service (KMS, HSM, signing service) that holds the C2PA key: Earmark POSTs the bytes to sign and " +
-        "takes the signature back (README: Content Credentials). Needs EARMARK_C2PA_CERT; EARMARK_C2PA_KEY stays unset.",
-    ),
+  EARMARK_C2PA_SIGNER_URL: httpUrl().describe(
+    "Remote signing service (KMS, HSM, signing service) that holds the C2PA key: Earmark POSTs the bytes to sign and " +
+      "takes the signature back (README: Content Credentials). Needs EARMARK_C2PA_CERT; EARMARK_C2PA_KEY stays unset.",
+  ),
   EARMARK_C2PA_SIGNER_TOKEN: z
     .string()
     .min(1)
@@ -167,15 +170,10 @@ export const envSchema = z.object({
       "Trust anchors for C2PA validation, a PEM bundle (the C2PA trust list, your own roots): a file path or the PEM. " +
         "The development root is added while development credentials sign.",
     ),
-  EARMARK_C2PA_TSA_URL: z
-    .string()
-    .url()
-    .refine((u) => /^https?:\/\//.test(u), { message: "expected an http:// or https:// URL" })
-    .optional()
-    .describe(
-      "RFC 3161 time-stamp authority: every C2PA signature is time-stamped there (sigTst2), so manifests stay " +
-        "valid after the signing certificate expires. A render fails (and is retried) while the TSA cannot answer. Unset: no time stamps.",
-    ),
+  EARMARK_C2PA_TSA_URL: httpUrl().describe(
+    "RFC 3161 time-stamp authority: every C2PA signature is time-stamped there (sigTst2), so manifests stay " +
+      "valid after the signing certificate expires. A render fails (and is retried) while the TSA cannot answer. Unset: no time stamps.",
+  ),
   EARMARK_C2PA_CONCURRENCY: int(2, 1, 64).describe(
     "C2PA reads and signings holding files in the WASM instance at once; the rest wait. With EARMARK_C2PA_MAX_BYTES " +
       "it bounds that memory (about 7× the largest file per slot, never returned to the system).",
