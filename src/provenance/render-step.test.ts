@@ -3,8 +3,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audioIn, devTrust, simpleManifest } from "../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
-import { multipart } from "../../test/harness/http.js";
-import { UploadRecord } from "../api/uploads/schemas.js";
+import { uploadAndDecide } from "../../test/harness/http.js";
 import { createApp } from "../app.js";
 import { bufferSource } from "../audio/bytes.js";
 import { openAudio } from "../audio/open.js";
@@ -54,18 +53,8 @@ describe.each(DRIVERS)("C2PA-signed renditions (%s)", (driver) => {
   });
 
   async function uploadAndWait(body: Uint8Array, metadata: Record<string, unknown>) {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(body, { metadata }),
-      headers: auth,
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
-    await worker.idle();
-    const record = UploadRecord.parse(
-      await (await app.request(`/v1/uploads/${id}`, { headers: auth })).json(),
-    );
-    const rendition = await app.request(`/v1/uploads/${id}/rendition`, { headers: auth });
+    const record = await uploadAndDecide(app, worker, auth, body, metadata);
+    const rendition = await app.request(`/v1/uploads/${record.id}/rendition`, { headers: auth });
     return { record, rendition: new Uint8Array(await rendition.arrayBuffer()) };
   }
 
