@@ -5,8 +5,8 @@
  *   npx tsx bench/fingerprint/lookup.ts [--max-tracks 100000] [--sizes 1000,10000,100000] [--passes 1] [--keep]
  *
  * The lookup measured (store.ts, index.ts): `queryKeys` (the query's distinct stored-form hashes, ≤ 8,000)
- * → one SQL reads their counts from `fingerprint_hash_counts` → `rarestKeys` keeps ≤ 600 of the rarest
- * within a budget of 50,000 posting rows → phase 1 counts, per fingerprint, its hits on those keys
+ * → one SQL statement reads their counts from `fingerprint_hash_counts`, keeps ≤ 600 of the rarest within
+ * a budget of 50,000 posting rows (`rarestKeys`, on the server) and counts, per fingerprint, its hits on them
  * (`fingerprint_hashes`, index-only scan on (hash, fingerprint_id)) → `topCandidates` → phase 2 loads the
  * chosen candidates' `fingerprints.hashes` and aligns them with the query's probes.
  *
@@ -49,13 +49,17 @@
  *    the row budget: an upper bound on its work rather than a typical case).
  * 4. At each size: warms up with a few donor queries, then times `lookupFingerprint(db, fp)` for every
  *    member query (the member's mp3-64k variant; its original is indexed) and every non-member query,
- *    once each, sequentially. `db.execute` is wrapped, and its two statements told apart by their SQL
- *    text: the counts read and phase 1 are timed (round trips) inside the same call — the counts read
- *    includes queryProbes, which lookupFingerprint computes while that statement is in flight; "rest" is
- *    the remainder (queryKeys + rarestKeys, phase 2: loading the candidates' hash lists, decoding,
- *    aligning). queryKeys + rarestKeys and queryProbes are also timed on their own, outside the call. From
- *    the counts the wrapper saw, the bench recomputes `rarestKeys` to report phase 1's keys and posting
- *    rows per query. It also prints EXPLAIN (ANALYZE, BUFFERS) of the counts SQL and the phase-1 SQL for
+ *    once each, sequentially. `db.execute` is wrapped, and phase 1's statement (which reads the counts of
+ *    the query's keys, picks the rarest and counts the candidates' hits, all on the server) is timed
+ *    (round trip) inside the call; it includes queryProbes, which lookupFingerprint computes while the
+ *    statement is in flight; "rest" is the remainder (queryKeys, phase 2: loading the candidates' hash
+ *    lists, decoding, aligning). A query looked up at both frame phases (`matchPhases`) runs the statements
+ *    twice: the columns sum the two, "rest" then includes the phase stability and the half-hop phase's
+ *    extraction where the first pass computes them (later passes and sizes reuse the fingerprint, which
+ *    keeps them), and "both phases" counts such queries. queryKeys + rarestKeys and queryProbes are also
+ *    timed on their own, outside the call, and the keys' counts are read again outside it to report phase
+ *    1's keys and posting rows per query. It also prints EXPLAIN (ANALYZE, BUFFERS) of the phase-1 statement
+ *    (its counts scan and its index scan summarised apart) for
  *    one member and one non-member query (also with jit = off), and the table/index sizes. With
  *    --passes N the two query sets are run N times in a row (later passes find more pages cached), and
  *    the load average / CPU pressure at the start and end of the measurement are printed (shared machine).
@@ -510,17 +514,30 @@ async function freeBytes(sql: Sql): Promise<{ path: string; free: number }> {
 
 const intLiteral = (xs: readonly number[]) => `'{${xs.join(",")}}'::int4[]`;
 
-/** The counts SQL of store.ts with the values inlined (integers only), for EXPLAIN. */
+/** The counts of the given keys, as the phase-1 statement of store.ts reads them (integers inlined). */
 function countsSql(keys: readonly number[]): string {
   return `select hash, uploads from fingerprint_hash_counts
         where hash = any(${intLiteral(keys)}) and uploads > 0`;
 }
 
-/** The phase-1 SQL of store.ts with the values inlined (no upload excluded: ''), for EXPLAIN. */
-function phase1Sql(keys: readonly number[]): string {
-  return `select h.fingerprint_id as id, count(*)::int as hits
+/**
+ * The phase-1 statement of store.ts (it picks the rarest keys from their counts and counts the candidates'
+ * hits) with the query's keys inlined (no upload excluded: ''), for EXPLAIN.
+ */
+function phase1Sql(all: readonly number[]): string {
+  return `with known as (
+        select hash, row_number() over w as n, sum(uploads) over w as rows
+        from fingerprint_hash_counts
+        where hash = any(${intLiteral(all)}) and uploads > 0
+        window w as (order by uploads, hash)
+      ),
+      rarest as (
+        select array_agg(hash order by hash) as keys from known
+        where n <= ${MAX_PHASE1_KEYS} and (rows <= ${PHASE1_ROW_BUDGET} or n = 1)
+      )
+      select h.fingerprint_id as id, count(*)::int as hits
       from fingerprint_hashes h
-      where h.hash = any(${intLiteral(keys)})
+      where h.hash = any((select keys from rarest)::int4[])
         and h.fingerprint_id not in (select id from fingerprints where upload_id = '')
       group by h.fingerprint_id
       having count(*) >= ${MIN_CANDIDATE_HITS}
@@ -652,9 +669,10 @@ async function explainQuery(
   const counts = await readCounts(sql, all);
   const keys = rarestKeys(all, (k) => counts.get(k) ?? 0);
   const expected = keys.reduce((s, k) => s + (counts.get(k) ?? 0), 0);
-  const plans = [await explain(sql, label, "counts", countsSql(all), all.length, counts.size)];
+  // One statement, two scans: its plan summarised once for the counts scan and once for the index rows'.
+  const plans = [await explain(sql, label, "counts", phase1Sql(all), all.length, counts.size)];
   if (keys.length > 0)
-    plans.push(await explain(sql, label, "phase 1", phase1Sql(keys), keys.length, expected));
+    plans.push(await explain(sql, label, "phase 1", phase1Sql(all), keys.length, expected));
   return { plans, keys: all.length, mismatches: await countMismatches(sql, all) };
 }
 
@@ -671,9 +689,10 @@ interface QueryFp {
 interface SetResult {
   n: number;
   totalMs: number[];
-  /** The counts read (db.execute round trip). */
-  countsMs: number[];
-  /** Phase 1 (db.execute round trip). */
+  /**
+   * Phase 1 (db.execute round trip of the one statement that reads the keys' counts, picks the rarest and
+   * counts the candidates' hits; includes queryProbes, computed while it is in flight).
+   */
   phase1Ms: number[];
   /** The rest of the call: queryKeys + rarestKeys, phase 2 (select, decode, align). */
   restMs: number[];
@@ -697,6 +716,8 @@ interface SetResult {
   misses: string[];
   /** db.execute statements that were neither the counts read nor phase 1 (should stay 0). */
   otherStatements: number;
+  /** Queries looked up at both frame phases (two counts reads: `matchPhases` tried the half-hop phase). */
+  bothPhases: number;
   /** Phase-2 selects seen by the timed session (one per query with candidates). */
   selectsSeen: number;
   /** The best candidate's phase-1 hits. */
@@ -704,14 +725,14 @@ interface SetResult {
 }
 
 interface Probe {
-  countsMs: number;
   phase1Ms: number;
   /** Phase 2's select of the candidates' hash lists (round trip, including the driver's row parsing). */
   selectMs: number;
   selects: number;
   otherMs: number;
   other: number;
-  counts: Map<number, number> | null;
+  /** Phase-1 statements seen: one per frame phase looked up. */
+  phase1Statements: number;
   phase1: { id: number; hits: number }[];
 }
 
@@ -769,13 +790,9 @@ function timedDb(db: Db, probe: Probe): Db {
           const t0 = performance.now();
           const r = await target.execute(...args);
           const ms = performance.now() - t0;
-          if (/from\s+fingerprint_hash_counts\b/.test(text)) {
-            probe.countsMs += ms;
-            probe.counts = new Map(
-              rowsOf<{ hash: number; uploads: number }>(r).map((x) => [Number(x.hash), Number(x.uploads)]),
-            );
-          } else if (/from\s+fingerprint_hashes\b/.test(text)) {
+          if (/from\s+fingerprint_hashes\b/.test(text)) {
             probe.phase1Ms += ms;
+            probe.phase1Statements++;
             probe.phase1 = rowsOf<{ id: number; hits: number }>(r).map((x) => ({
               id: Number(x.id),
               hits: Number(x.hits),
@@ -792,11 +809,10 @@ function timedDb(db: Db, probe: Probe): Db {
   });
 }
 
-async function runSet(db: Db, queries: readonly QueryFp[], member: boolean): Promise<SetResult> {
+async function runSet(db: Db, sql: Sql, queries: readonly QueryFp[], member: boolean): Promise<SetResult> {
   const res: SetResult = {
     n: 0,
     totalMs: [],
-    countsMs: [],
     phase1Ms: [],
     restMs: [],
     selectMs: [],
@@ -812,28 +828,30 @@ async function runSet(db: Db, queries: readonly QueryFp[], member: boolean): Pro
     hits: 0,
     misses: [],
     otherStatements: 0,
+    bothPhases: 0,
     selectsSeen: 0,
     bestHits: [],
   };
   for (const q of queries) {
     const probe: Probe = {
-      countsMs: 0,
       phase1Ms: 0,
       selectMs: 0,
       selects: 0,
       otherMs: 0,
       other: 0,
-      counts: null,
+      phase1Statements: 0,
       phase1: [],
     };
     const t0 = performance.now();
     const matches = await lookupFingerprint(timedDb(db, probe), q.fp);
     const total = performance.now() - t0;
     // The JS steps again, outside the timed call: the keys (and what phase 1 looked up), then the probes.
-    const counts = probe.counts ?? new Map<number, number>();
+    // The keys' counts, read again outside the call, for the figures below (phase 1 chose its keys from them
+    // on the server; rarestKeys is the same choice, checked by the tests).
+    const counts = await readCounts(sql, queryKeys(q.fp));
     const tk = performance.now();
     const all = queryKeys(q.fp);
-    const keys = probe.counts ? rarestKeys(all, (k) => counts.get(k) ?? 0) : [];
+    const keys = rarestKeys(all, (k) => counts.get(k) ?? 0);
     const keysJs = performance.now() - tk;
     const chosen = topCandidates(new Map(probe.phase1.map((c) => [c.id, c.hits])));
     if (chosen.length > 0) {
@@ -843,11 +861,10 @@ async function runSet(db: Db, queries: readonly QueryFp[], member: boolean): Pro
     }
     res.n++;
     res.totalMs.push(total);
-    res.countsMs.push(probe.countsMs);
     res.phase1Ms.push(probe.phase1Ms);
-    res.restMs.push(Math.max(0, total - probe.countsMs - probe.phase1Ms));
+    res.restMs.push(Math.max(0, total - probe.phase1Ms));
     res.selectMs.push(probe.selectMs);
-    res.jsMs.push(Math.max(0, total - probe.countsMs - probe.phase1Ms - probe.selectMs));
+    res.jsMs.push(Math.max(0, total - probe.phase1Ms - probe.selectMs));
     res.selectsSeen += probe.selects;
     res.bestHits.push(probe.phase1[0]?.hits ?? 0);
     res.keysJsMs.push(keysJs);
@@ -858,6 +875,7 @@ async function runSet(db: Db, queries: readonly QueryFp[], member: boolean): Pro
     res.phase1Returned.push(probe.phase1.length);
     res.aligned.push(chosen.length);
     res.otherStatements += probe.other;
+    if (probe.phase1Statements > 1) res.bothPhases++;
     const top = matches[0];
     if (member) {
       if (top && top.key.uploadId === q.expect && top.verdict === "same-recording") res.hits++;
@@ -1205,13 +1223,13 @@ async function main(): Promise<void> {
       const sz = await sizes(sql);
       for (const w of warmups) await lookupFingerprint(db, w);
       const cpuStart = cpuContext();
-      const members = await runSet(db, memberQueries, true);
-      const nonMembers = await runSet(db, nonMemberQueries, false);
+      const members = await runSet(db, sql, memberQueries, true);
+      const nonMembers = await runSet(db, sql, nonMemberQueries, false);
       const laterPasses: StepResult["laterPasses"] = [];
       for (let p = 1; p < nPasses; p++)
         laterPasses.push({
-          members: await runSet(db, memberQueries, true),
-          nonMembers: await runSet(db, nonMemberQueries, false),
+          members: await runSet(db, sql, memberQueries, true),
+          nonMembers: await runSet(db, sql, nonMemberQueries, false),
         });
       const cpu = { start: cpuStart, end: cpuContext() };
       const measureS = (performance.now() - tm) / 1000;
@@ -1387,12 +1405,13 @@ async function main(): Promise<void> {
   );
   out.push("");
   out.push(
-    "Lookup latency, ms: total = whole lookupFingerprint call; counts = the counts SQL (db.execute round trip, " +
-      "which includes queryProbes: lookupFingerprint computes the probes while the statement is in flight) and " +
-      "ph1 = the phase-1 SQL (round trip); rest = total − counts − ph1 (queryKeys + rarestKeys, phase 2: select of the " +
-      "candidates' hashes, decode, align), split into sel = phase 2's select (round trip + row " +
-      "parsing) and JS = rest − sel; keys JS = queryKeys + rarestKeys and probes = queryProbes, both timed " +
-      "separately outside the call (probes only for queries with candidates)",
+    "Lookup latency, ms: total = whole lookupFingerprint call; ph1 = the phase-1 statement (db.execute round " +
+      "trip: counts of the query's keys, the rarest chosen and the candidates' hits counted on the server; it " +
+      "includes queryProbes, which lookupFingerprint computes while the statement is in flight); rest = total − ph1 " +
+      "(queryKeys, phase 2: select of the candidates' hashes, decode, align; the phase stability and the half-hop " +
+      "phase where computed), split into sel = phase 2's select (round trip + row parsing) and JS = rest − sel; " +
+      "keys JS = queryKeys + rarestKeys and probes = queryProbes, both timed separately outside the call (probes " +
+      "only for queries with candidates); both phases = queries looked up at both frame phases (sums of both)",
   );
   const sets = (s: StepResult): (readonly [string, SetResult])[] => [
     ["members", s.members],
@@ -1414,9 +1433,6 @@ async function main(): Promise<void> {
         "p50",
         "p95",
         "max",
-        "counts p50",
-        "counts p95",
-        "counts max",
         "ph1 p50",
         "ph1 p95",
         "ph1 max",
@@ -1429,6 +1445,7 @@ async function main(): Promise<void> {
         "JS p95",
         "keys JS p50",
         "probes p50",
+        "both phases",
         "correct",
       ],
       steps.flatMap((s) =>
@@ -1439,9 +1456,6 @@ async function main(): Promise<void> {
           f1(pct(r.totalMs, 50)),
           f1(pct(r.totalMs, 95)),
           f1(pct(r.totalMs, 100)),
-          f1(pct(r.countsMs, 50)),
-          f1(pct(r.countsMs, 95)),
-          f1(pct(r.countsMs, 100)),
           f1(pct(r.phase1Ms, 50)),
           f1(pct(r.phase1Ms, 95)),
           f1(pct(r.phase1Ms, 100)),
@@ -1454,6 +1468,7 @@ async function main(): Promise<void> {
           f1(pct(r.jsMs, 95)),
           f1(pct(r.keysJsMs, 50)),
           r.probesMs.length > 0 ? f1(pct(r.probesMs, 50)) : "-",
+          `${r.bothPhases}/${r.n}`,
           name.startsWith("members") ? `${r.hits}/${r.n} found` : `${r.hits}/${r.n} false`,
         ]),
       ),
@@ -1486,9 +1501,10 @@ async function main(): Promise<void> {
   );
   out.push("");
   out.push(
-    "EXPLAIN (ANALYZE, BUFFERS) of the two statements with the query's values inlined (server-side times); " +
-      "cost = the plan's total cost (JIT starts above jit_above_cost); est/actual rows = the scan on the " +
-      "statement's table; expected = counts rows found (counts) or sum of the phase-1 keys' counts (phase 1)",
+    "EXPLAIN (ANALYZE, BUFFERS) of the phase-1 statement with the query's values inlined (server-side times), " +
+      "summarised twice: its scan of fingerprint_hash_counts (counts) and of fingerprint_hashes (phase 1); exec " +
+      "ms is the whole statement's in both; cost = the plan's total cost (JIT starts above jit_above_cost); " +
+      "est/actual rows = that scan; expected = counts rows found (counts) or sum of the phase-1 keys' counts (phase 1)",
   );
   out.push(
     table(
@@ -1592,9 +1608,6 @@ async function main(): Promise<void> {
     p50: pct(r.totalMs, 50),
     p95: pct(r.totalMs, 95),
     max: pct(r.totalMs, 100),
-    countsP50: pct(r.countsMs, 50),
-    countsP95: pct(r.countsMs, 95),
-    countsMax: pct(r.countsMs, 100),
     phase1P50: pct(r.phase1Ms, 50),
     phase1P95: pct(r.phase1Ms, 95),
     phase1Max: pct(r.phase1Ms, 100),
@@ -1617,6 +1630,7 @@ async function main(): Promise<void> {
     hits: r.hits,
     misses: r.misses,
     otherStatements: r.otherStatements,
+    bothPhases: r.bothPhases,
   });
   const json = {
     postgres: pgVersion,

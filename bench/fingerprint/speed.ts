@@ -10,7 +10,9 @@
  * least as fast), and the median time of Earmark's decode alone; then the mean CPU time of each (fpcalc's from
  * the kernel's accounting of ended children, 10 ms steps) and their ratio, which a busy machine distorts less;
  * last, the mean CPU time of the query's half-hop phase (`Fingerprint.halfHopPhase`: spectra, peaks and hashes
- * again from the kept 4 kHz signal), which a lookup adds only when the first phase finds no same recording.
+ * again from the kept 4 kHz signal), which a lookup adds only when a second phase could help, and of its phase
+ * stability (`Fingerprint.phaseStability`: the same on the middle 20 s), which decides that for a query the
+ * first phase aligns with nothing.
  *
  *   npx tsx bench/fingerprint/speed.ts --phases [--runs 7] FILE...
  *
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     const theirs: number[] = [];
     let oursCpuMs = 0;
     let halfHopCpuMs = 0;
+    let stabilityCpuMs = 0;
     let theirsCpuMs: number | null = 0;
     for (let i = 0; i < runs; i++) {
       let t = performance.now();
@@ -72,7 +75,12 @@ async function main(): Promise<void> {
       ours.push(performance.now() - t);
       const used = process.cpuUsage(cpu);
       oursCpuMs += (used.user + used.system) / 1000;
-      // The query's half-hop phase, which a lookup computes only when the first phase finds no same recording.
+      // What a lookup adds when the first phase finds no same recording: the phase stability, and the half-hop
+      // phase if a second phase could help.
+      const stabilityCpu = process.cpuUsage();
+      extracted.phaseStability?.();
+      const stabilityUsed = process.cpuUsage(stabilityCpu);
+      stabilityCpuMs += (stabilityUsed.user + stabilityUsed.system) / 1000;
       const halfCpu = process.cpuUsage();
       extracted.halfHopPhase?.();
       const halfUsed = process.cpuUsage(halfCpu);
@@ -80,6 +88,7 @@ async function main(): Promise<void> {
     }
     const oCpu = oursCpuMs / runs;
     const hCpu = halfHopCpuMs / runs;
+    const sCpu = stabilityCpuMs / runs;
     const fCpu = theirsCpuMs === null ? null : theirsCpuMs / runs;
     const decodes: number[] = [];
     for (let i = 0; i < 3; i++) decodes.push((await ourDecode(file)).seconds * 1000);
@@ -90,7 +99,7 @@ async function main(): Promise<void> {
     rows.push(
       `| ${file.split("/").pop()} | ${seconds.toFixed(0)} s | ${f.toFixed(0)} ms (${(seconds / (f / 1000)).toFixed(0)}×) | ` +
         `${o.toFixed(0)} ms (${(seconds / (o / 1000)).toFixed(0)}×) | ${(f / o).toFixed(2)} | ${decodeMs.toFixed(0)} ms | ` +
-        `${fCpu === null ? "—" : `${fCpu.toFixed(0)} ms`} | ${oCpu.toFixed(0)} ms | ${fCpu === null ? "—" : (fCpu / oCpu).toFixed(2)} | ${hCpu.toFixed(0)} ms |`,
+        `${fCpu === null ? "—" : `${fCpu.toFixed(0)} ms`} | ${oCpu.toFixed(0)} ms | ${fCpu === null ? "—" : (fCpu / oCpu).toFixed(2)} | ${hCpu.toFixed(0)} ms | ${sCpu.toFixed(0)} ms |`,
     );
     json.push({
       file,
@@ -103,11 +112,12 @@ async function main(): Promise<void> {
       fpcalcMeanCpuMs: fCpu,
       earmarkMeanCpuMs: oCpu,
       earmarkHalfHopMeanCpuMs: hCpu,
+      earmarkPhaseStabilityMeanCpuMs: sCpu,
     });
   }
   process.stdout.write(
-    "| file | audio | fpcalc median (× real time) | Earmark median (× real time) | ratio Earmark/fpcalc | of which Earmark's decode | fpcalc CPU, mean | Earmark CPU, mean | CPU ratio | Earmark half-hop phase CPU, mean |\n" +
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+    "| file | audio | fpcalc median (× real time) | Earmark median (× real time) | ratio Earmark/fpcalc | of which Earmark's decode | fpcalc CPU, mean | Earmark CPU, mean | CPU ratio | Earmark half-hop phase CPU, mean | Earmark phase stability CPU, mean |\n" +
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
       `${rows.join("\n")}\n\nSPEED_JSON ${JSON.stringify(json)}\n`,
   );
   if (values.phases) {

@@ -77,6 +77,12 @@ export interface Fingerprint extends QueryPhase {
    * by {@link FingerprintExtractor}.
    */
   halfHopPhase?: () => QueryPhase;
+  /**
+   * The share of the query's hashes that survive framing it half a hop later, measured on its middle 20 s
+   * (a cheap stand-in for comparing the two phases in full), computed on first call and never stored. Absent
+   * on fingerprints not made by {@link FingerprintExtractor}.
+   */
+  phaseStability?: () => number;
 }
 
 export function packTime(t1: number, dt: number): number {
@@ -121,6 +127,7 @@ export class FingerprintExtractor {
     const { hashes, times } = hashPeaks(peaks);
     const kept = this.kept;
     let halfHop: QueryPhase | null = null;
+    let stability: number | null = null;
     return {
       algorithm: FINGERPRINT_ALGORITHM,
       durationS: this.samples / this.down.inputRate,
@@ -132,6 +139,10 @@ export class FingerprintExtractor {
       halfHopPhase: () => {
         halfHop ??= halfHopPhaseOf(kept);
         return halfHop;
+      },
+      phaseStability: () => {
+        stability ??= phaseStabilityOf(kept, { peakList: peaks, hashes, times });
+        return stability;
       },
     };
   }
@@ -155,14 +166,67 @@ function toInt16(x: Float32Array): Int16Array {
 
 /** The peaks and hashes of a kept 4 kHz signal framed from half a hop in. */
 function halfHopPhaseOf(kept: readonly Int16Array[]): QueryPhase {
-  const framed = new FramedPeaks(HOP / 2);
+  const peakList = keptPeaks(kept, HOP / 2, 0, Number.POSITIVE_INFINITY);
+  return { peakList, ...hashPeaks(peakList) };
+}
+
+/** The peaks of samples [from, to) of a kept 4 kHz signal, framed from `from + skip`; frame 0 is there. */
+function keptPeaks(kept: readonly Int16Array[], skip: number, from: number, to: number): Peak[] {
+  const framed = new FramedPeaks(skip);
+  let at = 0;
   for (const chunk of kept) {
-    const x = new Float32Array(chunk.length);
-    for (let i = 0; i < chunk.length; i++) x[i] = (chunk[i] as number) / 32767;
+    const lo = Math.max(0, from - at);
+    const hi = Math.min(chunk.length, to - at);
+    at += chunk.length;
+    if (hi <= lo) continue;
+    const x = new Float32Array(hi - lo);
+    for (let i = lo; i < hi; i++) x[i - lo] = (chunk[i] as number) / 32767;
     framed.push(x);
   }
-  const peakList = framed.finish();
-  return { peakList, ...hashPeaks(peakList) };
+  return framed.finish();
+}
+
+/** The stretch of a query whose phase stability is measured: its middle, at most this long. */
+const STABILITY_WINDOW_S = 20;
+/**
+ * Frames left out at each end of that stretch: peaks there see a shorter neighbourhood (±T_NEIGH frames, the
+ * ±RANK_HALF_WINDOW rank) and triplets fewer targets (ZONE_FRAMES), so they differ for another reason.
+ */
+const STABILITY_MARGIN_FRAMES = RANK_HALF_WINDOW + ZONE_FRAMES;
+
+/**
+ * How much of a query's fingerprint survives moving its frames by half a hop: of its distinct hashes
+ * anchored in the middle of {@link STABILITY_WINDOW_S} seconds from its centre, the share that the same
+ * stretch framed half a hop later also yields. A copy cut half a hop off shares about this share of hashes
+ * with its reference, near the same time, at its own phase. On the evaluation corpus's 249 files: median
+ * 0.17, 10th percentile 0.09, lowest 0.019; white-noise rain 0.007. Measured on a window, not the whole
+ * query, because a hash repeated elsewhere in the piece would count as surviving (whole-file overlaps are
+ * 0.05–0.6).
+ */
+function phaseStabilityOf(kept: readonly Int16Array[], phase0: QueryPhase): number {
+  let samples = 0;
+  for (const chunk of kept) samples += chunk.length;
+  const window = Math.min(samples, STABILITY_WINDOW_S * ANALYSIS_RATE);
+  const from = Math.floor((samples - window) / 2 / HOP) * HOP;
+  const f0 = from / HOP;
+  const lo = f0 + STABILITY_MARGIN_FRAMES;
+  const hi = f0 + window / HOP - STABILITY_MARGIN_FRAMES;
+  const own = new Set<number>();
+  for (let i = 0; i < phase0.hashes.length; i++) {
+    const t = anchorFrame(phase0.times[i] as number);
+    if (t >= lo && t < hi) own.add(phase0.hashes[i] as number);
+  }
+  if (own.size === 0) return 0;
+  const shifted = new Set<number>();
+  const peaks = keptPeaks(kept, HOP / 2, from, from + window);
+  const { hashes, times } = hashPeaks(peaks);
+  for (let i = 0; i < hashes.length; i++) {
+    const t = f0 + anchorFrame(times[i] as number);
+    if (t >= lo && t < hi) shifted.add(hashes[i] as number);
+  }
+  let shared = 0;
+  for (const h of own) if (shifted.has(h)) shared++;
+  return shared / own.size;
 }
 
 /**

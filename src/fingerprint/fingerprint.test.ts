@@ -1,11 +1,22 @@
-import { describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { excerpt, makeMusic, makeRain, playFaster, rng, type Signal } from "../../test/harness/audio.js";
+import { DRIVERS, openTestDatabase, type TestDatabase } from "../../test/harness/deps.js";
 import type { Db } from "../db/client.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
-import { type Fingerprint, FingerprintExtractor } from "./extract.js";
-import { type MatchOf, MemoryIndex, matchPhases } from "./index.js";
+import { anchorFrame, type Fingerprint, FingerprintExtractor } from "./extract.js";
+import {
+  MAX_PHASE1_KEYS,
+  type MatchOf,
+  MemoryIndex,
+  matchPhases,
+  NEAR_MISS_COVERAGE,
+  PHASE1_ROW_BUDGET,
+  rarestKeys,
+  STABLE_PHASE,
+} from "./index.js";
 import { verdictOf } from "./match.js";
-import { lookupFingerprint } from "./store.js";
+import { lookupFingerprint, rarestKeysInDatabase } from "./store.js";
 
 function fingerprint(signal: Signal, chunk = 4096): Fingerprint {
   const x = new FingerprintExtractor(signal.sampleRate);
@@ -222,6 +233,102 @@ describe("matchPhases", () => {
     );
     expect(matches[0]).toMatchObject({ key: "a", verdict: "same-recording" });
     expect(lookups).toBe(1);
+  });
+
+  it("tries the second phase after a near miss or for phase-dependent audio, and not otherwise", async () => {
+    // What the first phase answers, and the query's phase stability → whether the half-hop phase was computed.
+    const secondTried = async (first: MatchOf<string>[], stability: number) => {
+      const fp = fingerprint(makeMusic({ seconds: 5, seed: 33 }));
+      const halfHop = fp.halfHopPhase!;
+      let computed = false;
+      fp.halfHopPhase = () => {
+        computed = true;
+        return halfHop();
+      };
+      fp.phaseStability = () => stability;
+      let lookups = 0;
+      await matchPhases(
+        fp,
+        async () => (lookups++ === 0 ? first : []),
+        (key) => key,
+      );
+      expect(lookups).toBe(computed ? 2 : 1);
+      return computed;
+    };
+    const stable = STABLE_PHASE + 0.1;
+    expect(await secondTried([], stable)).toBe(false);
+    expect(await secondTried([alignment("a", NEAR_MISS_COVERAGE - 0.01, 0.2, 0.1)], stable)).toBe(false);
+    expect(await secondTried([alignment("a", NEAR_MISS_COVERAGE, 0.05, 0.9)], stable)).toBe(true);
+    expect(await secondTried([], STABLE_PHASE - 0.01)).toBe(true);
+  });
+});
+
+describe("phaseStability", () => {
+  it("is low for noise, whose peaks move with the frames, and higher for tonal music", () => {
+    const rain = fingerprint(makeRain({ seconds: 48, seed: 61 })).phaseStability!();
+    const music = fingerprint(makeMusic({ seconds: 48, seed: 62 })).phaseStability!();
+    expect(rain).toBeLessThan(STABLE_PHASE);
+    expect(music).toBeGreaterThan(STABLE_PHASE);
+  });
+
+  it("equals the two phases' overlap in the middle of the query, where it is measured", () => {
+    const fp = fingerprint(makeMusic({ seconds: 60, seed: 65 }));
+    const half = fp.halfHopPhase!();
+    // The middle 20 s less 56 frames at each end, as phaseStability measures it.
+    const f0 = Math.floor((fp.frames - 625) / 2);
+    const inner = (p: { hashes: Uint32Array; times: Uint32Array }) => {
+      const set = new Set<number>();
+      p.hashes.forEach((h, i) => {
+        const t = anchorFrame(p.times[i] as number);
+        if (t >= f0 + 56 && t < f0 + 625 - 56) set.add(h);
+      });
+      return set;
+    };
+    const own = inner(fp);
+    const shifted = inner(half);
+    const shared = [...own].filter((h) => shifted.has(h)).length;
+    expect(own.size).toBeGreaterThan(100);
+    expect(fp.phaseStability!()).toBeCloseTo(shared / own.size, 2);
+  });
+});
+
+describe.each(DRIVERS)("rarestKeysInDatabase (%s)", (driver) => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await tdb?.close();
+  });
+
+  it("chooses the keys rarestKeys does, when the key limit and the row budget bind", async () => {
+    const { db } = tdb.database;
+    const random = rng(71);
+    // 3,000 hash values with counts 0–400 (ties included), and queries of some of them and of absent ones.
+    const counts = new Map<number, number>();
+    for (let h = 1; h <= 3000; h++) counts.set(h * 7, Math.floor(random() * random() * 400));
+    counts.set(99_999, PHASE1_ROW_BUDGET + 1); // a key whose list alone is over the budget
+    const values = [...counts].map(([h, n]) => `(${h},${n})`).join(",");
+    await db.execute(sql.raw(`insert into fingerprint_hash_counts (hash, uploads) values ${values}`));
+    const asked = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) * 7);
+    const cases = [
+      [...asked(1, 3000).filter((h) => (counts.get(h) ?? 0) >= 100), ...asked(5001, 200)], // the row budget binds
+      asked(1, 400).filter((h) => (counts.get(h) ?? 0) <= 5), // neither limit binds
+      asked(1, 3000).filter((h) => (counts.get(h) ?? 0) <= 60), // the 600-key limit binds
+      asked(5001, 50), // nothing known
+      [99_999], // the rarest key is taken whatever its list's length…
+      [99_999, 7, 14], // …but only as the first
+    ];
+    for (const keys of cases) {
+      const expected = rarestKeys(keys, (k) => counts.get(k) ?? 0);
+      expect(await rarestKeysInDatabase(db, keys)).toEqual(expected);
+    }
+    const budget = rarestKeys(cases[0]!, (k) => counts.get(k) ?? 0);
+    const limited = rarestKeys(cases[2]!, (k) => counts.get(k) ?? 0);
+    expect(budget.length).toBeLessThan(MAX_PHASE1_KEYS);
+    expect(budget.reduce((sum, k) => sum + (counts.get(k) ?? 0), 0)).toBeGreaterThan(PHASE1_ROW_BUDGET * 0.9);
+    expect(limited.length).toBe(MAX_PHASE1_KEYS);
+    expect(rarestKeys([99_999], (k) => counts.get(k) ?? 0)).toEqual([99_999]);
   });
 });
 

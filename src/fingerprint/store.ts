@@ -1,10 +1,10 @@
 /**
  * The fingerprint index in the database (PGlite or Postgres): store, look up, remove.
  *
- * Lookup is the two phases of index.ts: the query's hashes' counts (`fingerprint_hash_counts`) pick its
- * rarest hashes; one query counts, per stored fingerprint, how many of those it holds (`fingerprint_hashes`,
- * an index-only scan on (hash, fingerprint_id)); a second loads the best candidates' full hash lists
- * (`fingerprints.hashes`), which are aligned in memory.
+ * Lookup is the two phases of index.ts: one statement picks the query's rarest hashes by their counts
+ * (`fingerprint_hash_counts`) and counts, per stored fingerprint, how many of those it holds
+ * (`fingerprint_hashes`, an index-only scan on (hash, fingerprint_id)); a second loads the best candidates'
+ * full hash lists (`fingerprints.hashes`), which are aligned in memory.
  *
  * @module
  */
@@ -20,14 +20,15 @@ import {
   CANDIDATES,
   FINGERPRINT_ALGORITHM,
   type Fingerprint,
+  MAX_PHASE1_KEYS,
   type MatchOf,
   MIN_CANDIDATE_HITS,
   matchPhases,
+  PHASE1_ROW_BUDGET,
   type QueryPhase,
   queryKeys,
   queryProbes,
   type ReferenceFingerprint,
-  rarestKeys,
   type StoredMatchKey,
   topCandidates,
 } from "./index.js";
@@ -143,41 +144,66 @@ export async function lookupFingerprint(
   );
 }
 
-/** Phase 1 and 2 against the database for one frame phase of a query. */
+/**
+ * {@link rarestKeys} in SQL, as two CTEs for a statement to use: `known` numbers the query's keys that occur
+ * in the index, rarest first (ties by hash value; hash is the table's key, so there are none), with the
+ * running sum of their posting rows; `rarest` is the array of those within {@link MAX_PHASE1_KEYS} and
+ * {@link PHASE1_ROW_BUDGET} (the rarest one always, however long its list). The running sum only grows, so
+ * "every key so far within the budget" is "this key's running sum within it", as in the loop in JS.
+ */
+function rarestKeysCtes(all: readonly number[]) {
+  return sql`known as (
+      select hash, row_number() over w as n, sum(uploads) over w as rows
+      from fingerprint_hash_counts
+      where hash = any(${intArray(all)}::int4[]) and uploads > 0
+      window w as (order by uploads, hash)
+    ),
+    rarest as (
+      select array_agg(hash order by hash) as keys from known
+      where n <= ${MAX_PHASE1_KEYS} and (rows <= ${PHASE1_ROW_BUDGET} or n = 1)
+    )`;
+}
+
+/** The query keys phase 1 looks up, as the lookup's statement chooses them (tests, benchmarks). */
+export async function rarestKeysInDatabase(db: Db, all: readonly number[]): Promise<number[]> {
+  if (all.length === 0) return [];
+  const [row] = rowsOf<{ keys: number[] | null }>(
+    await db.execute(sql`with ${rarestKeysCtes(all)} select keys from rarest`),
+  );
+  return (row?.keys ?? []).map(Number);
+}
+
+/**
+ * Phase 1 and 2 against the database for one frame phase of a query. Phase 1 is one statement: the query's
+ * keys go to the server, which picks the rarest ({@link rarestKeysCtes}) and counts, per stored fingerprint,
+ * how many of them it holds; only the few candidates come back, not a count per key.
+ */
 async function lookUpPhase(db: Db, fp: QueryPhase, opts: LookupOptions): Promise<MatchOf<StoredMatchKey>[]> {
   const all = queryKeys(fp);
   if (all.length === 0) return [];
+  const excluded = opts.excludeUploadId ?? "";
   const counting = db
     .execute(sql`
-      select hash, uploads from fingerprint_hash_counts
-      where hash = any(${intArray(all)}::int4[]) and uploads > 0`)
-    .then((r) => r);
-  // Handled by the await below; without a handler now, a failure arriving while the probes are computed
-  // would be an unhandled rejection, which ends the process.
-  counting.catch(() => {});
-  // The probes are needed only if there are candidates, but computing them while the server reads the counts
-  // costs nothing. The query must be on the wire first: through drizzle, postgres.js writes it only after a
-  // few turns of the event loop (three were enough, measured; one was not). If it is not out yet, the
-  // probes are merely not overlapped.
-  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
-  const probes = queryProbes(fp.peakList);
-  const known = new Map(
-    rowsOf<{ hash: number; uploads: number }>(await counting).map((r) => [Number(r.hash), Number(r.uploads)]),
-  );
-  const keys = rarestKeys(all, (k) => known.get(k) ?? 0);
-  if (keys.length === 0) return [];
-  const excluded = opts.excludeUploadId ?? "";
-  const counted = rowsOf<{ id: number; hits: number }>(
-    await db.execute(sql`
+      with ${rarestKeysCtes(all)}
       select h.fingerprint_id as id, count(*)::int as hits
       from fingerprint_hashes h
-      where h.hash = any(${intArray(keys)}::int4[])
+      where h.hash = any((select keys from rarest)::int4[])
         and h.fingerprint_id not in (select id from fingerprints where upload_id = ${excluded})
       group by h.fingerprint_id
       having count(*) >= ${MIN_CANDIDATE_HITS}
       order by hits desc
-      limit ${CANDIDATES}`),
-  );
+      limit ${CANDIDATES}`)
+    .then((r) => r);
+  // Handled by the await below; without a handler now, a failure arriving while the probes are computed
+  // would be an unhandled rejection, which ends the process.
+  counting.catch(() => {});
+  // The probes are needed only if there are candidates, but computing them while the server works costs
+  // nothing. The statement must be on the wire first: through drizzle, postgres.js writes it only after a
+  // few turns of the event loop (three were enough, measured; one was not). If it is not out yet, the
+  // probes are merely not overlapped.
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+  const probes = queryProbes(fp.peakList);
+  const counted = rowsOf<{ id: number; hits: number }>(await counting);
   const chosen = topCandidates(new Map(counted.map((c) => [Number(c.id), Number(c.hits)])));
   if (chosen.length === 0) return [];
   const rows = await db
