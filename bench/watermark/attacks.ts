@@ -20,9 +20,24 @@ const sox = async (input: string, out: string, effects: string[]) => {
   return readAudio(out);
 };
 
+let uniform: () => number = Math.random;
+
+/** Makes the noise attacks repeatable: a small xorshift generator seeded with `seed` replaces Math.random. */
+export function seedNoise(seed: number): void {
+  let x = seed >>> 0 || 1;
+  uniform = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
 function gaussian(): number {
-  const u = 1 - Math.random();
-  const v = Math.random();
+  const u = 1 - uniform();
+  const v = uniform();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 

@@ -2,22 +2,27 @@
  * Watermark robustness evaluation (issue 6).
  *
  *   npm run eval:watermark -- --corpus /tmp/earmark-wm-corpus [--attacks a,b] [--files N] [--no-audiowmark]
+ *     [--seed S] [--keep]
  *
  * For every WAV in the corpus: embed a random 64-bit payload with a random key, measure SNR and the
  * noise-to-mask ratio (nmr.ts), apply every attack in attacks.ts, detect, and count exact recoveries
  * and bit errors; detect on the unmarked original (false positives). When `audiowmark` is on PATH
  * the same is done with `audiowmark add`/`get` (default strength, random 128-bit payload).
  * Work files go to bench/out/wm-eval (ignored by git).
+ *
+ * `--seed S` derives every key, payload and the added noise from S and the file name instead of drawing them
+ * at random, so a run (or a subset of its attacks) can be repeated with the same marks; `--keep` leaves each
+ * file's marked.wav (and awm.wav) in bench/out/wm-eval/<file>/ for diagnosis.
  */
 
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { detectWatermarkDetailed } from "../../src/watermark/detect.js";
 import { embedWatermark } from "../../src/watermark/index.js";
-import { ATTACKS } from "./attacks.js";
+import { ATTACKS, seedNoise } from "./attacks.js";
 import { chunked, collect, readAudio, runTool, snrDb, writeWav } from "./audio-io.js";
 import { noiseToMask } from "./nmr.js";
 
@@ -28,8 +33,22 @@ const { values } = parseArgs({
     files: { type: "string" },
     "no-audiowmark": { type: "boolean", default: false },
     strength: { type: "string" },
+    seed: { type: "string" },
+    keep: { type: "boolean", default: false },
   },
 });
+
+/** With --seed, makes the noise of `attack` on `file` repeatable (the same in a run of any subset of attacks). */
+const seedAttack = (file: string, attack: string, tool: string) => {
+  if (values.seed !== undefined)
+    seedNoise(Buffer.from(bytesFor(file, `noise/${attack}/${tool}`, 4)).readUInt32LE(0));
+};
+
+/** `n` bytes for `what` of `file`: derived from --seed when given, random otherwise. */
+const bytesFor = (file: string, what: string, n: number): Uint8Array =>
+  values.seed === undefined
+    ? randomBytes(n)
+    : Uint8Array.from(createHash("sha256").update(`${values.seed}/${file}/${what}`).digest().subarray(0, n));
 
 const hasAudiowmark =
   !values["no-audiowmark"] && spawnSync("sh", ["-c", "command -v audiowmark"]).status === 0;
@@ -90,8 +109,8 @@ for (const file of files) {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const original = await readAudio(path);
-  const key = randomBytes(32);
-  const payload = randomBytes(8);
+  const key = bytesFor(file, "key", 32);
+  const payload = bytesFor(file, "payload", 8);
   const marked = await collect(
     embedWatermark(chunked(original), {
       key,
@@ -108,9 +127,9 @@ for (const file of files) {
   let line = `${file}: earmark SNR ${snrDb(original, marked16).toFixed(1)} dB, NMR mean ${nmr.meanNmrDb.toFixed(1)} dB / worst band ${nmr.worstBandNmrDb.toFixed(1)} dB / frames > 0 dB ${nmr.framesAboveThresholdPct.toFixed(1)} %`;
 
   let awmWav = "";
-  let awmPayload = new Uint8Array(16);
+  let awmPayload: Uint8Array = new Uint8Array(16);
   if (hasAudiowmark) {
-    awmPayload = randomBytes(16);
+    awmPayload = bytesFor(file, "audiowmark payload", 16);
     awmWav = join(dir, "awm.wav");
     await runTool("audiowmark", ["add", path, awmWav, Buffer.from(awmPayload).toString("hex")]);
     const awm = await readAudio(awmWav);
@@ -121,8 +140,11 @@ for (const file of files) {
   }
   perFile.push(line);
   console.error(line);
+  if (values.seed !== undefined)
+    console.error(`  (seed ${values.seed}: payload ${Buffer.from(payload).toString("hex")})`);
 
   for (const attack of attacks) {
+    seedAttack(file, attack.name, "earmark");
     const attacked = await attack.apply(markedWav, dir, marked16);
     const t0 = performance.now();
     const d = await detectWatermarkDetailed(chunked(attacked), { key });
@@ -134,6 +156,7 @@ for (const file of files) {
     t.bitErrors += hamming(d.bestGuess, payload);
     let awmNote = "";
     if (hasAudiowmark) {
+      seedAttack(file, attack.name, "audiowmark");
       const attackedAwm = await attack.apply(awmWav, join(dir), await readAudio(awmWav));
       const tmp = join(dir, "awm-attacked.wav");
       await writeWav(tmp, attackedAwm, 16);
@@ -148,7 +171,7 @@ for (const file of files) {
       `  ${attack.name.padEnd(30)} ${ok ? "ok" : "FAIL"} (bit errors ${hamming(d.bestGuess, payload)}, speed ${d.speedRatio?.toFixed(4) ?? "–"})${awmNote}`,
     );
   }
-  await rm(dir, { recursive: true, force: true });
+  if (!values.keep) await rm(dir, { recursive: true, force: true });
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);

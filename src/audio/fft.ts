@@ -12,6 +12,10 @@ interface Plan {
   /** Twiddles for the M-point complex FFT: cos and −sin of 2πk/M, k < M/2. */
   cosM: Float64Array;
   sinM: Float64Array;
+  /** The same twiddles laid out stage by stage (stage of half-size h at offset h − 1), sin also negated for the inverse. */
+  stageCos: Float64Array;
+  stageSinF: Float64Array;
+  stageSinI: Float64Array;
   /** Twiddles for the real split: cos and sin of 2πk/N, k ≤ M. */
   cosN: Float64Array;
   sinN: Float64Array;
@@ -45,14 +49,43 @@ function plan(n: number): Plan {
     cosN[k] = Math.cos((2 * Math.PI * k) / n);
     sinN[k] = Math.sin((2 * Math.PI * k) / n);
   }
-  const p: Plan = { n, m, rev, cosM, sinM, cosN, sinN, zr: new Float64Array(m), zi: new Float64Array(m) };
+  const stageCos = new Float64Array(Math.max(1, m - 1));
+  const stageSinF = new Float64Array(Math.max(1, m - 1));
+  const stageSinI = new Float64Array(Math.max(1, m - 1));
+  for (let half = 1; half < m; half <<= 1) {
+    const step = m / (2 * half);
+    for (let k = 0; k < half; k++) {
+      stageCos[half - 1 + k] = cosM[k * step] as number;
+      stageSinF[half - 1 + k] = sinM[k * step] as number;
+      stageSinI[half - 1 + k] = -(sinM[k * step] as number);
+    }
+  }
+  const p: Plan = {
+    n,
+    m,
+    rev,
+    cosM,
+    sinM,
+    stageCos,
+    stageSinF,
+    stageSinI,
+    cosN,
+    sinN,
+    zr: new Float64Array(m),
+    zi: new Float64Array(m),
+  };
   plans.set(n, p);
   return p;
 }
 
-/** In-place complex FFT of size p.m on p.zr/p.zi (forward when sign = 1, unscaled inverse when −1). */
+/**
+ * In-place complex FFT of size p.m on p.zr/p.zi (forward when sign = 1, unscaled inverse when −1). Within a
+ * stage the butterflies are independent, so they run twiddle by twiddle (each loaded once); the arithmetic
+ * of every butterfly is the same as in the textbook loop order, so results are bit-identical to it.
+ */
 function complexFft(p: Plan, sign: 1 | -1): void {
-  const { m, rev, cosM, sinM, zr, zi } = p;
+  const { m, rev, stageCos, zr, zi } = p;
+  const stageSin = sign === 1 ? p.stageSinF : p.stageSinI;
   for (let i = 0; i < m; i++) {
     const j = rev[i] as number;
     if (j > i) {
@@ -66,12 +99,10 @@ function complexFft(p: Plan, sign: 1 | -1): void {
   }
   for (let size = 2; size <= m; size <<= 1) {
     const half = size >> 1;
-    const step = m / size;
-    for (let start = 0; start < m; start += size) {
-      for (let k = 0, t = 0; k < half; k++, t += step) {
-        const wr = cosM[t] as number;
-        const wi = (sinM[t] as number) * sign;
-        const a = start + k;
+    for (let k = 0; k < half; k++) {
+      const wr = stageCos[half - 1 + k] as number;
+      const wi = stageSin[half - 1 + k] as number;
+      for (let a = k; a < m; a += size) {
         const b = a + half;
         const br = zr[b] as number;
         const bi = zi[b] as number;

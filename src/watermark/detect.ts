@@ -6,7 +6,10 @@
  * centred (per slot across bands, per band across neighbouring slots), folded modulo the block
  * length and correlated with the keyed pilots at every block offset. The best few alignments are
  * refined and their data cells decoded (soft tail-biting Viterbi), each band's cells weighted by how
- * clearly its pilots show the mark; a payload counts only when its MAC matches.
+ * clearly its pilots show the mark; a payload counts only when its MAC matches. Across windows,
+ * alignments that agree (scale, shift, predicted block position) are summed cell by cell and decoded
+ * together, and the strongest such group is followed into every new window at its predicted
+ * alignment, so windows whose own search missed the mark still count (see Group).
  */
 import type { PcmChunk } from "../audio/decode/index.js";
 import { rfft } from "../audio/fft.js";
@@ -41,7 +44,7 @@ export interface DetectOptions {
   signal?: AbortSignal;
 }
 
-/** Window length in seconds (two blocks) and the most MAC checks one detection may make (FP bound, ADR 0010). */
+/** Window length in seconds (four blocks) and the most MAC checks one detection may make (FP bound, ADR 0010). */
 export const WINDOW_S = 4 * BLOCK_SLOTS * SLOT_S;
 const ACCUMULATE_Z = 4;
 const RANGE_Z = 5;
@@ -72,6 +75,7 @@ interface Aligned extends Hypothesis {
   offset: number;
   z: number;
   folded: Float64Array;
+  counts: Float64Array;
 }
 
 /** Log band energies of a window for one frequency shift: BANDS rows × frames. */
@@ -287,7 +291,49 @@ interface WindowResult {
   candidates: { soft: Float64Array; z: number; scale: number }[];
 }
 
-function analyseWindow(pattern: KeyedPattern, frames: FeatureFrame[]): WindowResult {
+/** A window's folded cells at its best alignment, by block position (column p = block slot p), and counts. */
+interface BlockCells {
+  cells: Float64Array;
+  counts: Float64Array;
+}
+
+/** Rotates folded cells whose block starts at column `offset` so that column p holds block position p. */
+export function toBlockPositions(folded: Float64Array, counts: Float64Array, offset: number): BlockCells {
+  const cells = new Float64Array(BANDS * BLOCK_SLOTS);
+  const byPos = new Float64Array(BLOCK_SLOTS);
+  for (let j = 0; j < BLOCK_SLOTS; j++) {
+    const p = (j + offset) % BLOCK_SLOTS;
+    byPos[p] = counts[j] as number;
+    for (let b = 0; b < BANDS; b++) cells[b * BLOCK_SLOTS + p] = folded[b * BLOCK_SLOTS + j] as number;
+  }
+  return { cells, counts: byPos };
+}
+
+/** A window's candidate alignment with its cells by block position, for accumulation across windows. */
+interface Candidate {
+  soft: Float64Array;
+  z: number;
+  scale: number;
+  shift: number;
+  /** Block position (in slots, continuous) at the window's first frame: sub-slot phase + offset. */
+  position: number;
+  block: BlockCells;
+}
+
+/** An alignment to follow into the next window: where the block should be, at what scale and shift. */
+interface Track {
+  scale: number;
+  shift: number;
+  position: number;
+}
+
+const FOLLOW_STEPS = 4;
+
+function analyseWindow(
+  pattern: KeyedPattern,
+  frames: FeatureFrame[],
+  follow: Track | null,
+): { startS: number; endS: number; candidates: Candidate[]; followed: Candidate | null } {
   const t0 = (frames[0] as FeatureFrame).t;
   const startS = t0;
   const endS = (frames[frames.length - 1] as FeatureFrame).t;
@@ -303,7 +349,7 @@ function analyseWindow(pattern: KeyedPattern, frames: FeatureFrame[]): WindowRes
   const align = (h: Hypothesis): Aligned => {
     const { folded, counts } = foldCells(energiesFor(h.shift), frames, t0, h.scale, h.phase);
     const { offset, z } = bestOffset(pattern, folded, counts);
-    return { ...h, offset, z, folded };
+    return { ...h, offset, z, folded, counts };
   };
   const coarse: Aligned[] = [];
   for (let shift = -MAX_SHIFT; shift <= MAX_SHIFT; shift++) {
@@ -334,10 +380,83 @@ function analyseWindow(pattern: KeyedPattern, frames: FeatureFrame[]): WindowRes
     tryAll([-1, 1].map((dh) => ({ ...top, shift: top.shift + dh })));
     tryAll(phases());
     tryAll([-1, 1].map((ds) => ({ ...top, scale: top.scale + ds * 0.00125 })));
-    return { soft: softBits(pattern, top.folded, top.offset), z: top.z, scale: top.scale };
+    return {
+      soft: softBits(pattern, top.folded, top.offset),
+      z: top.z,
+      scale: top.scale,
+      shift: top.shift,
+      position: top.phase + top.offset,
+      block: toBlockPositions(top.folded, top.counts, top.offset),
+    };
   });
   candidates.sort((a, b) => b.z - a.z);
-  return { startS, endS, candidates };
+  // The followed alignment: the block where the track predicts it, give or take half a slot (no offset search).
+  let followed: Candidate | null = null;
+  if (follow && Math.abs(follow.shift) <= FINE_MARGIN) {
+    for (let d = -FOLLOW_STEPS; d <= FOLLOW_STEPS; d++) {
+      const at = follow.position + d / (2 * FOLLOW_STEPS);
+      const offset = ((Math.floor(at) % BLOCK_SLOTS) + BLOCK_SLOTS) % BLOCK_SLOTS;
+      const phase = at - Math.floor(at);
+      const { folded, counts } = foldCells(energiesFor(follow.shift), frames, t0, follow.scale, phase);
+      const block = toBlockPositions(folded, counts, offset);
+      const z = pilotZ(pattern, block.cells, block.counts);
+      if (!followed || z > followed.z)
+        followed = {
+          soft: softBits(pattern, folded, offset),
+          z,
+          scale: follow.scale,
+          shift: follow.shift,
+          position: phase + offset,
+          block,
+        };
+    }
+  }
+  return { startS, endS, candidates, followed };
+}
+
+/**
+ * Windows whose alignments agree — time scale within GROUP_SCALE_TOL, frequency shift within one fine bin,
+ * and the block where the previous member predicts it, within a slot — are one group: their cells are summed
+ * by block position, and the group's pilots and band weights are estimated from all of them at once. A
+ * window's wrong alignment lands in a group of its own instead of diluting the right one. The strongest
+ * group is also followed into each new window at its predicted alignment, so a window whose own search
+ * missed the mark (its pilots too weak to win among all hypotheses) still adds its cells.
+ */
+interface Group extends BlockCells {
+  /** Time scale and frequency shift of the latest member. */
+  scale: number;
+  shift: number;
+  windows: number;
+  z: number;
+  /** The latest member's first frame time and its block position there. */
+  lastT0: number;
+  lastPosition: number;
+}
+const GROUP_SCALE_TOL = 0.0075;
+const MAX_GROUPS = 32;
+
+/** Where a group's block should be at input time t0 (slots, modulo the block). */
+function predictedPosition(g: Group, t0: number): number {
+  const p = g.lastPosition + (g.scale * (t0 - g.lastT0)) / SLOT_S;
+  return ((p % BLOCK_SLOTS) + BLOCK_SLOTS) % BLOCK_SLOTS;
+}
+
+/** Circular distance of two block positions, in slots. */
+function positionDistance(a: number, b: number): number {
+  const d = Math.abs(a - b) % BLOCK_SLOTS;
+  return Math.min(d, BLOCK_SLOTS - d);
+}
+
+/** Pilot correlation z-score of cells by block position (offset 0). */
+function pilotZ(pattern: KeyedPattern, cells: Float64Array, counts: Float64Array): number {
+  const { band, pos, chip } = pilotsOf(pattern);
+  let score = 0;
+  let variance = 0;
+  for (let i = 0; i < chip.length; i++) {
+    score += (chip[i] as number) * (cells[(band[i] as number) * BLOCK_SLOTS + (pos[i] as number)] as number);
+    variance += counts[pos[i] as number] as number;
+  }
+  return variance > 0 ? score / Math.sqrt(variance) : 0;
 }
 
 /** Streams the mono mix through the STFT and yields fine-bin frames. */
@@ -446,7 +565,8 @@ export async function detectWatermarkDetailed(
 ): Promise<WatermarkDetection & { bestGuess: Uint8Array | null }> {
   const pattern = keyedPattern(opts.key);
   const windows: WindowResult[] = [];
-  const total = new Float64Array(CODED_BITS);
+  // Every window's candidate alignments with pilot z ≥ ACCUMULATE_Z join the group they agree with (see Group).
+  const groups: Group[] = [];
   let macChecks = 0;
   let found: { payload: Uint8Array; agreement: number } | null = null;
   const tryDecode = (soft: Float64Array) => {
@@ -457,16 +577,73 @@ export async function detectWatermarkDetailed(
   };
   let pendingFrames: FeatureFrame[] = [];
   const run = (frames: FeatureFrame[]) => {
-    const w = analyseWindow(pattern, frames);
-    windows.push(w);
-    for (const c of w.candidates) tryDecode(c.soft);
-    const best = w.candidates[0];
-    if (best && best.z >= ACCUMULATE_Z && windows.length > 1) {
-      for (let i = 0; i < CODED_BITS; i++) total[i] = (total[i] as number) + (best.soft[i] as number);
-      tryDecode(total);
-    } else if (best && best.z >= ACCUMULATE_Z) {
-      total.set(best.soft);
+    const t0 = (frames[0] as FeatureFrame).t;
+    const leader = groups.filter((g) => g.windows > 1).sort((a, b) => b.z - a.z)[0];
+    const analysed = analyseWindow(
+      pattern,
+      frames,
+      leader ? { scale: leader.scale, shift: leader.shift, position: predictedPosition(leader, t0) } : null,
+    );
+    windows.push({
+      startS: analysed.startS,
+      endS: analysed.endS,
+      candidates: analysed.candidates.map(({ soft, z, scale }) => ({ soft, z, scale })),
+    });
+    for (const c of analysed.candidates) tryDecode(c.soft);
+    const updated: Group[] = [];
+    const join = (g: Group, c: Candidate) => {
+      g.scale = c.scale;
+      g.shift = c.shift;
+      g.windows++;
+      for (let i = 0; i < g.cells.length; i++)
+        g.cells[i] = (g.cells[i] as number) + (c.block.cells[i] as number);
+      for (let i = 0; i < BLOCK_SLOTS; i++)
+        g.counts[i] = (g.counts[i] as number) + (c.block.counts[i] as number);
+      g.z = pilotZ(pattern, g.cells, g.counts);
+      g.lastT0 = t0;
+      g.lastPosition = c.position;
+      updated.push(g);
+    };
+    for (const c of analysed.candidates) {
+      if (c.z < ACCUMULATE_Z) continue;
+      const free = groups.filter((g) => !updated.includes(g));
+      const g = free.find(
+        (g) =>
+          Math.abs(g.scale - c.scale) <= GROUP_SCALE_TOL &&
+          Math.abs(g.shift - c.shift) <= 1 &&
+          positionDistance(predictedPosition(g, t0), c.position) <= 1,
+      );
+      if (g) {
+        join(g, c);
+        continue;
+      }
+      // Two candidates of one window that refined to the same alignment count once.
+      if (updated.some((u) => u.lastT0 === t0 && u.scale === c.scale && u.lastPosition === c.position))
+        continue;
+      if (groups.length >= MAX_GROUPS) {
+        // Forget the weakest group that did not just change.
+        const weakest = free.sort((a, b) => a.z - b.z)[0];
+        if (!weakest) continue;
+        groups.splice(groups.indexOf(weakest), 1);
+      }
+      const fresh: Group = {
+        scale: c.scale,
+        shift: c.shift,
+        windows: 0,
+        z: 0,
+        cells: new Float64Array(BANDS * BLOCK_SLOTS),
+        counts: new Float64Array(BLOCK_SLOTS),
+        lastT0: t0,
+        lastPosition: c.position,
+      };
+      groups.push(fresh);
+      join(fresh, c);
     }
+    if (leader && analysed.followed && !updated.includes(leader) && groups.includes(leader))
+      join(leader, analysed.followed);
+    // One MAC check per window for the groups: the changed group of several windows whose pilots show most.
+    const best = updated.filter((g) => g.windows > 1).sort((a, b) => b.z - a.z)[0];
+    if (best) tryDecode(softBits(pattern, best.cells, 0));
   };
   for await (const fr of featureFrames(input, opts.signal)) {
     pendingFrames.push(fr);
@@ -484,8 +661,8 @@ export async function detectWatermarkDetailed(
   }
   const hit = found as { payload: Uint8Array; agreement: number } | null;
   if (!hit) {
-    const guessFrom =
-      windows.length > 1 && total.some((v) => v !== 0) ? total : windows[0]?.candidates[0]?.soft;
+    const strongest = [...groups].sort((a, b) => b.z - a.z)[0];
+    const guessFrom = strongest ? softBits(pattern, strongest.cells, 0) : windows[0]?.candidates[0]?.soft;
     const bestGuess = guessFrom ? decodePayload(pattern.macKey, guessFrom).payload : null;
     return { found: false, payload: null, confidence: 0, ranges: [], speedRatio: null, bestGuess };
   }

@@ -79,6 +79,8 @@ export async function* embedWatermark(
   // Mono samples from the start of the next frame to analyse (frame f starts at f·hop − hop).
   let mono = new Float64Array(0);
   let monoLen = 0;
+  // Where the next frame starts in `mono`; the consumed head is dropped once per chunk (append), not per frame.
+  let monoStart = 0;
   // Channel samples not yet emitted, and the delta for them, from absolute index outBase.
   let pending: Float32Array[] = [];
   let delta = new Float64Array(0);
@@ -132,6 +134,11 @@ export async function* embedWatermark(
 
   const append = (chunk: PcmChunk) => {
     const len = chunk.channels[0]?.length ?? 0;
+    if (monoStart > 0) {
+      mono.copyWithin(0, monoStart, monoLen);
+      monoLen -= monoStart;
+      monoStart = 0;
+    }
     if (monoLen + len > mono.length) {
       const grown = new Float64Array(Math.max(mono.length * 2, monoLen + len));
       grown.set(mono.subarray(0, monoLen));
@@ -152,7 +159,8 @@ export async function* embedWatermark(
   const slotOfFrame = (f: number) => Math.floor((f * hop) / rate / SLOT_S);
 
   const analyse = (available: number) => {
-    for (let i = 0; i < n; i++) frame[i] = i < available ? (mono[i] as number) * (win[i] as number) : 0;
+    for (let i = 0; i < n; i++)
+      frame[i] = i < available ? (mono[monoStart + i] as number) * (win[i] as number) : 0;
     rfft(frame, re, im);
     const slot = slotOfFrame(analysed);
     let s = slotEnergy.get(slot);
@@ -175,8 +183,7 @@ export async function* embedWatermark(
     }
     queue.push(fr);
     analysed++;
-    mono.copyWithin(0, hop, monoLen);
-    monoLen = Math.max(0, monoLen - hop);
+    monoStart = Math.min(monoLen, monoStart + hop);
   };
 
   /** Centred log energies as the detector computes them, for slot k, from the slots around it. */
@@ -302,14 +309,14 @@ export async function* embedWatermark(
       throw new Error("watermark embedding needs one sample rate and channel count for the whole stream");
     }
     append(chunk);
-    while (monoLen >= n) analyse(n);
+    while (monoLen - monoStart >= n) analyse(n);
     const out = drain(false);
     if (out) yield out;
   }
   if (rate === 0) return;
   // The remaining frames that still overlap the input (zero-padded at the end).
   const end = outBase + pendingLen;
-  while (analysed * hop - hop < end) analyse(monoLen);
+  while (analysed * hop - hop < end) analyse(monoLen - monoStart);
   const out = drain(true);
   if (out) yield out;
 }

@@ -175,4 +175,23 @@ describe("watermark payloads", () => {
     }
     expect(missed).toEqual([]);
   }, 60_000);
+  // A weak mark over five windows: no window decodes alone, so the payload has to come from the windows
+  // together. Summing each window's soft bits (earmark-wm-2 as first released) read neither payload; summing
+  // the windows' cells by block position and weighting the bands once from all their pilots reads both.
+  it("decodes a weak mark from several windows together", async () => {
+    const host = makeMix({ seconds: 130, seed: 5150, sampleRate: 22050 });
+    const key = Uint8Array.from(Buffer.from(TEST_WATERMARK_KEY, "hex"));
+    const random = rng(7);
+    const missed: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const payload = Uint8Array.from({ length: PAYLOAD_BYTES }, () => Math.floor(random() * 256));
+      const marked = await collect(embedWatermark(signalChunks(host), { key, payload, strength: 0.3 }));
+      const d = await detectWatermark(signalChunks({ sampleRate: host.sampleRate, channels: marked }), {
+        key,
+      });
+      if (!d.found || Buffer.from(d.payload ?? []).compare(Buffer.from(payload)) !== 0)
+        missed.push(Buffer.from(payload).toString("hex"));
+    }
+    expect(missed).toEqual([]);
+  }, 60_000);
 });
