@@ -159,39 +159,37 @@ describe("watermark payloads", () => {
   // Any id must decode from a clean rendition, not only lucky ones: with earmark-wm-1 about one payload in
   // twenty (here the second one) decoded its 64 payload bits but not the MAC, which sat on the weakest
   // coded bits (bench/watermark/payloads.ts, docs/adr/0010-watermark.md).
-  it("decodes each of 8 seeded random payloads from a clean 40 s mix", async () => {
-    const host = makeMix({ seconds: 40, seed: 5150 });
+  /** Embeds `count` payloads drawn from `seed` into `host` and returns those not read back exactly (hex). */
+  async function missedPayloads(
+    host: Signal,
+    count: number,
+    seed: number,
+    strength?: number,
+  ): Promise<string[]> {
     const key = Uint8Array.from(Buffer.from(TEST_WATERMARK_KEY, "hex"));
-    const random = rng(1);
+    const random = rng(seed);
     const missed: string[] = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < count; i++) {
       const payload = Uint8Array.from({ length: PAYLOAD_BYTES }, () => Math.floor(random() * 256));
-      const marked = await collect(embedWatermark(signalChunks(host), { key, payload }));
+      const options = strength === undefined ? { key, payload } : { key, payload, strength };
+      const marked = await collect(embedWatermark(signalChunks(host), options));
       const d = await detectWatermark(signalChunks({ sampleRate: host.sampleRate, channels: marked }), {
         key,
       });
       if (!d.found || Buffer.from(d.payload ?? []).compare(Buffer.from(payload)) !== 0)
         missed.push(Buffer.from(payload).toString("hex"));
     }
-    expect(missed).toEqual([]);
+    return missed;
+  }
+
+  it("decodes each of 8 seeded random payloads from a clean 40 s mix", async () => {
+    expect(await missedPayloads(makeMix({ seconds: 40, seed: 5150 }), 8, 1)).toEqual([]);
   }, 60_000);
   // A weak mark over five windows: no window decodes alone, so the payload has to come from the windows
   // together. Summing each window's soft bits (earmark-wm-2 as first released) read neither payload; summing
   // the windows' cells by block position and weighting the bands once from all their pilots reads both.
   it("decodes a weak mark from several windows together", async () => {
     const host = makeMix({ seconds: 130, seed: 5150, sampleRate: 22050 });
-    const key = Uint8Array.from(Buffer.from(TEST_WATERMARK_KEY, "hex"));
-    const random = rng(7);
-    const missed: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const payload = Uint8Array.from({ length: PAYLOAD_BYTES }, () => Math.floor(random() * 256));
-      const marked = await collect(embedWatermark(signalChunks(host), { key, payload, strength: 0.3 }));
-      const d = await detectWatermark(signalChunks({ sampleRate: host.sampleRate, channels: marked }), {
-        key,
-      });
-      if (!d.found || Buffer.from(d.payload ?? []).compare(Buffer.from(payload)) !== 0)
-        missed.push(Buffer.from(payload).toString("hex"));
-    }
-    expect(missed).toEqual([]);
+    expect(await missedPayloads(host, 2, 7, 0.3)).toEqual([]);
   }, 60_000);
 });
