@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, makeSignal } from "../../test/harness/audio.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../test/harness/deps.js";
-import { multipart } from "../../test/harness/http.js";
+import { postUpload } from "../../test/harness/http.js";
 import { startTestTsa, type TestTsa } from "../../test/harness/tsa.js";
 import { createApp } from "../app.js";
 import { startWorker } from "../jobs/kinds.js";
@@ -34,15 +34,8 @@ describe.each(DRIVERS)("renditions time-stamped by EARMARK_C2PA_TSA_URL (%s)", (
     await tsa?.close();
   });
 
-  async function upload(seed: number): Promise<string> {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(encodeWav(makeSignal({ seconds: 3, seed })), { metadata: { title: `take ${seed}` } }),
-      headers: auth,
-    });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { id: string }).id;
-  }
+  const upload = (seed: number) =>
+    postUpload(app, auth, encodeWav(makeSignal({ seconds: 3, seed })), { title: `take ${seed}` });
 
   async function manifestOf(id: string) {
     const res = await app.request(`/v1/uploads/${id}/manifest`, { headers: auth });

@@ -41,6 +41,22 @@ export async function eventually<T>(
   }
 }
 
+/** Uploads `body` through the API, checks that it was accepted (202), and returns the upload's id. */
+export async function postUpload(
+  app: ReturnType<typeof createApp>,
+  auth: { authorization: string },
+  body: Uint8Array,
+  metadata: Record<string, unknown>,
+): Promise<string> {
+  const res = await app.request("/v1/uploads", {
+    method: "POST",
+    body: multipart(body, { metadata }),
+    headers: auth,
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
 /** Uploads `body` through the API, lets the worker finish it, and returns the upload's record. */
 export async function uploadAndDecide(
   app: ReturnType<typeof createApp>,
@@ -49,13 +65,7 @@ export async function uploadAndDecide(
   body: Uint8Array,
   metadata: Record<string, unknown>,
 ): Promise<z.infer<typeof UploadRecord>> {
-  const res = await app.request("/v1/uploads", {
-    method: "POST",
-    body: multipart(body, { metadata }),
-    headers: auth,
-  });
-  expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
+  const id = await postUpload(app, auth, body, metadata);
   await worker.idle();
   return UploadRecord.parse(await (await app.request(`/v1/uploads/${id}`, { headers: auth })).json());
 }

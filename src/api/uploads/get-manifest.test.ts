@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audioIn } from "../../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
-import { multipart } from "../../../test/harness/http.js";
+import { postUpload } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
 import { renditions, uploads } from "../../db/schema/index.js";
 import { startWorker } from "../../jobs/kinds.js";
@@ -29,15 +29,7 @@ describe.each(DRIVERS)("GET /v1/uploads/{id}/manifest (%s)", (driver) => {
     await t?.close();
   });
 
-  async function upload(body: Uint8Array, title: string): Promise<string> {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(body, { metadata: { title } }),
-      headers: alice.auth,
-    });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { id: string }).id;
-  }
+  const upload = (body: Uint8Array, title: string) => postUpload(app, alice.auth, body, { title });
 
   it("returns the rendition's manifest store, validated", async () => {
     const id = await upload(await audioIn("flac"), "Credited");

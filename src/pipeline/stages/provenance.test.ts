@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audioIn, simpleManifest } from "../../../test/harness/c2pa.js";
 import { createTestContext, DRIVERS, type TestContext } from "../../../test/harness/deps.js";
-import { multipart } from "../../../test/harness/http.js";
-import { UploadRecord } from "../../api/uploads/schemas.js";
+import { uploadAndDecide } from "../../../test/harness/http.js";
 import { createApp } from "../../app.js";
 import { bufferSource } from "../../audio/bytes.js";
 import { openAudio } from "../../audio/open.js";
@@ -29,17 +28,8 @@ describe.each(DRIVERS)("provenance stage (%s)", (driver) => {
     await t?.close();
   });
 
-  async function uploadAndWait(body: Uint8Array, title: string) {
-    const res = await app.request("/v1/uploads", {
-      method: "POST",
-      body: multipart(body, { metadata: { title } }),
-      headers: auth,
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
-    await worker.idle();
-    return UploadRecord.parse(await (await app.request(`/v1/uploads/${id}`, { headers: auth })).json());
-  }
+  const uploadAndWait = (body: Uint8Array, title: string) =>
+    uploadAndDecide(app, worker, auth, body, { title });
 
   it("reads a trusted manifest from an uploaded MP3; the policy labels what it declares", async () => {
     const { signer, trust } = t.deps.provenance;
