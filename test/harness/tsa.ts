@@ -27,16 +27,12 @@ export interface TestTsa {
 export async function startTestTsa(): Promise<TestTsa> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "earmark-tsa-"));
   const ossl = (...args: string[]) => run("openssl", args, { cwd: dir });
+  // `openssl req` with a new P-256 key, unencrypted, written to `keyFile`.
+  const newKeyRequest = (keyFile: string) =>
+    ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile] as const;
   await ossl(
-    "req",
+    ...newKeyRequest("root.key"),
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "root.key",
     "-out",
     "root.pem",
     "-days",
@@ -48,20 +44,7 @@ export async function startTestTsa(): Promise<TestTsa> {
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   );
-  await ossl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "tsa.key",
-    "-out",
-    "tsa.csr",
-    "-subj",
-    "/CN=Earmark test TSA",
-  );
+  await ossl(...newKeyRequest("tsa.key"), "-out", "tsa.csr", "-subj", "/CN=Earmark test TSA");
   await writeFile(
     path.join(dir, "ext.cnf"),
     "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n" +
