@@ -82,12 +82,12 @@ export function expectTag(el: Der | undefined, tag: number, what: string): Der {
   return el;
 }
 
+/** Big-endian unsigned bytes as a bigint. */
+export const unsignedBigint = (bytes: Uint8Array): bigint =>
+  bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+
 /** A non-negative INTEGER's value as a bigint. */
-export function integer(el: Der): bigint {
-  let v = 0n;
-  for (const b of content(el)) v = (v << 8n) | BigInt(b);
-  return v;
-}
+export const integer = (el: Der): bigint => unsignedBigint(content(el));
 
 /** An OBJECT IDENTIFIER as dotted text. */
 export function oidText(el: Der): string {

@@ -23,6 +23,7 @@ import {
   oidText,
   readDer,
   TAG,
+  unsignedBigint,
   whole,
 } from "./der.js";
 import { postBytes } from "./post-bytes.js";
@@ -112,7 +113,7 @@ export function parseTimeStampResponse(
     if (!equalBytes(content(expectTag(hashEl, TAG.octetString, "hashedMessage")), expected.digest))
       throw new TimeStampError(tsa, "the token stamps another message than the one sent");
     const nonceEl = rest.find((e) => e.tag === TAG.integer);
-    if (!nonceEl || integer(nonceEl) !== bigintOf(expected.nonce))
+    if (!nonceEl || integer(nonceEl) !== unsignedBigint(expected.nonce))
       throw new TimeStampError(
         tsa,
         "the token does not carry the request's nonce (a replayed or mixed-up answer)",
@@ -157,7 +158,6 @@ function failureNames(bits: Der): string[] {
   return names;
 }
 
-const bigintOf = (bytes: Uint8Array) => bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
