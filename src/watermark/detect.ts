@@ -309,15 +309,19 @@ export function toBlockPositions(folded: Float64Array, counts: Float64Array, off
   return { cells, counts: byPos };
 }
 
-/** A window's candidate alignment with its cells by block position, for accumulation across windows. */
-interface Candidate {
-  soft: Float64Array;
+/** A window's alignment with its cells by block position, as it joins a group (see Group). */
+interface GroupMember {
   z: number;
   scale: number;
   shift: number;
   /** Block position (in slots, continuous) at the window's first frame: sub-slot phase + offset. */
   position: number;
   block: BlockCells;
+}
+
+/** One of a window's best alignments: a group member that is also decoded on its own, by its soft bits. */
+interface Candidate extends GroupMember {
+  soft: Float64Array;
 }
 
 /** An alignment to follow into the next window: where the block should be, at what scale and shift. */
@@ -333,7 +337,7 @@ function analyseWindow(
   pattern: KeyedPattern,
   frames: FeatureFrame[],
   follow: Track | null,
-): { startS: number; endS: number; candidates: Candidate[]; followed: Candidate | null } {
+): { startS: number; endS: number; candidates: Candidate[]; followed: GroupMember | null } {
   const t0 = (frames[0] as FeatureFrame).t;
   const startS = t0;
   const endS = (frames[frames.length - 1] as FeatureFrame).t;
@@ -391,7 +395,8 @@ function analyseWindow(
   });
   candidates.sort((a, b) => b.z - a.z);
   // The followed alignment: the block where the track predicts it, give or take half a slot (no offset search).
-  let followed: Candidate | null = null;
+  // It joins its group by its cells; it is never decoded on its own, so it has no soft bits.
+  let followed: GroupMember | null = null;
   if (follow && Math.abs(follow.shift) <= FINE_MARGIN) {
     for (let d = -FOLLOW_STEPS; d <= FOLLOW_STEPS; d++) {
       const at = follow.position + d / (2 * FOLLOW_STEPS);
@@ -402,7 +407,6 @@ function analyseWindow(
       const z = pilotZ(pattern, block.cells, block.counts);
       if (!followed || z > followed.z)
         followed = {
-          soft: softBits(pattern, folded, offset),
           z,
           scale: follow.scale,
           shift: follow.shift,
@@ -591,7 +595,7 @@ export async function detectWatermarkDetailed(
     });
     for (const c of analysed.candidates) tryDecode(c.soft);
     const updated: Group[] = [];
-    const join = (g: Group, c: Candidate) => {
+    const join = (g: Group, c: GroupMember) => {
       g.scale = c.scale;
       g.shift = c.shift;
       g.windows++;
