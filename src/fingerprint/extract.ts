@@ -187,12 +187,12 @@ function keptPeaks(kept: readonly Int16Array[], skip: number, from: number, to: 
 }
 
 /** The stretch of a query whose phase stability is measured: its middle, at most this long. */
-const STABILITY_WINDOW_S = 20;
+export const STABILITY_WINDOW_S = 20;
 /**
  * Frames left out at each end of that stretch: peaks there see a shorter neighbourhood (±T_NEIGH frames, the
  * ±RANK_HALF_WINDOW rank) and triplets fewer targets (ZONE_FRAMES), so they differ for another reason.
  */
-const STABILITY_MARGIN_FRAMES = RANK_HALF_WINDOW + ZONE_FRAMES;
+export const STABILITY_MARGIN_FRAMES = RANK_HALF_WINDOW + ZONE_FRAMES;
 
 /**
  * How much of a query's fingerprint survives moving its frames by half a hop: of its distinct hashes

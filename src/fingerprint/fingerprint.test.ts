@@ -4,7 +4,14 @@ import { excerpt, makeMusic, makeRain, playFaster, rng, type Signal } from "../.
 import { DRIVERS, openTestDatabase, type TestDatabase } from "../../test/harness/deps.js";
 import type { Db } from "../db/client.js";
 import { ANALYSIS_RATE, MonoDownsampler } from "./downsample.js";
-import { anchorFrame, type Fingerprint, FingerprintExtractor } from "./extract.js";
+import {
+  anchorFrame,
+  type Fingerprint,
+  FingerprintExtractor,
+  HOP,
+  STABILITY_MARGIN_FRAMES,
+  STABILITY_WINDOW_S,
+} from "./extract.js";
 import {
   MAX_PHASE1_KEYS,
   type MatchOf,
@@ -274,13 +281,14 @@ describe("phaseStability", () => {
   it("equals the two phases' overlap in the middle of the query, where it is measured", () => {
     const fp = fingerprint(makeMusic({ seconds: 60, seed: 65 }));
     const half = fp.halfHopPhase!();
-    // The middle 20 s less 56 frames at each end, as phaseStability measures it.
-    const f0 = Math.floor((fp.frames - 625) / 2);
+    // The middle STABILITY_WINDOW_S less STABILITY_MARGIN_FRAMES at each end, as phaseStability measures it.
+    const windowFrames = (STABILITY_WINDOW_S * ANALYSIS_RATE) / HOP;
+    const f0 = Math.floor((fp.frames - windowFrames) / 2);
     const inner = (p: { hashes: Uint32Array; times: Uint32Array }) => {
       const set = new Set<number>();
       p.hashes.forEach((h, i) => {
         const t = anchorFrame(p.times[i] as number);
-        if (t >= f0 + 56 && t < f0 + 625 - 56) set.add(h);
+        if (t >= f0 + STABILITY_MARGIN_FRAMES && t < f0 + windowFrames - STABILITY_MARGIN_FRAMES) set.add(h);
       });
       return set;
     };
