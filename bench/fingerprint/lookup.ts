@@ -529,7 +529,7 @@ function phase1Sql(all: readonly number[]): string {
   return `with known as (
         select hash, row_number() over w as n, sum(uploads) over w as rows
         from fingerprint_hash_counts
-        where hash = any(${intLiteral(all)}) and uploads > 0
+        where hash = any((select ${intLiteral(all)})::int4[]) and uploads > 0
         window w as (order by uploads, hash)
       ),
       rarest as (
