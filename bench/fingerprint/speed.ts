@@ -11,8 +11,9 @@
  * the kernel's accounting of ended children, 10 ms steps) and their ratio, which a busy machine distorts less;
  * last, the mean CPU time of the query's half-hop phase (`Fingerprint.halfHopPhase`: spectra, peaks and hashes
  * again from the kept 4 kHz signal), which a lookup adds only when a second phase could help, and of its phase
- * stability (`Fingerprint.phaseStability`: the same on the middle 20 s), which decides that for a query the
- * first phase aligns with nothing.
+ * stability (`Fingerprint.phaseStability`: the same on the middle 20 s, asked as the lookup asks it, whether it
+ * reaches STABLE_PHASE, so it may stop early), which decides that for a query the first phase aligns with
+ * nothing.
  *
  *   npx tsx bench/fingerprint/speed.ts --phases [--runs 7] FILE...
  *
@@ -32,7 +33,7 @@ import {
   PeakPicker,
   spectraOf,
 } from "../../src/fingerprint/extract.js";
-import { fingerprintFile } from "../../src/fingerprint/index.js";
+import { fingerprintFile, STABLE_PHASE } from "../../src/fingerprint/index.js";
 import { ourDecode } from "../ingest/decode.js";
 import { median } from "../ingest/util.js";
 import { requireTools, run } from "./transforms.js";
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
       // What a lookup adds when the first phase finds no same recording: the phase stability, and the half-hop
       // phase if a second phase could help.
       const stabilityCpu = process.cpuUsage();
-      extracted.phaseStability?.();
+      extracted.phaseStability?.(STABLE_PHASE);
       const stabilityUsed = process.cpuUsage(stabilityCpu);
       stabilityCpuMs += (stabilityUsed.user + stabilityUsed.system) / 1000;
       const halfCpu = process.cpuUsage();

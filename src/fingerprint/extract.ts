@@ -79,10 +79,12 @@ export interface Fingerprint extends QueryPhase {
   halfHopPhase?: () => QueryPhase;
   /**
    * The share of the query's hashes that survive framing it half a hop later, measured on its middle 20 s
-   * (a cheap stand-in for comparing the two phases in full), computed on first call and never stored. Absent
-   * on fingerprints not made by {@link FingerprintExtractor}.
+   * (a cheap stand-in for comparing the two phases in full), computed on first call and never stored. Given
+   * `enough`, it may stop as soon as the share reaches `enough` and return what it has counted by then: a lower
+   * bound, itself at least `enough`; the answer to "is it at least `enough`?" is the same either way. Absent on
+   * fingerprints not made by {@link FingerprintExtractor}.
    */
-  phaseStability?: () => number;
+  phaseStability?: (enough?: number) => number;
 }
 
 export function packTime(t1: number, dt: number): number {
@@ -128,6 +130,8 @@ export class FingerprintExtractor {
     const kept = this.kept;
     let halfHop: QueryPhase | null = null;
     let stability: number | null = null;
+    // A lower bound from a measurement that stopped early (see Fingerprint.phaseStability).
+    let atLeast = 0;
     return {
       algorithm: FINGERPRINT_ALGORITHM,
       durationS: this.samples / this.down.inputRate,
@@ -140,9 +144,13 @@ export class FingerprintExtractor {
         halfHop ??= halfHopPhaseOf(kept);
         return halfHop;
       },
-      phaseStability: () => {
-        stability ??= phaseStabilityOf(kept, { peakList: peaks, hashes, times });
-        return stability;
+      phaseStability: (enough = Number.POSITIVE_INFINITY) => {
+        if (stability !== null) return stability;
+        if (atLeast >= enough) return atLeast;
+        const measured = phaseStabilityOf(kept, { peakList: peaks, hashes, times }, enough);
+        if (measured.exact) stability = measured.share;
+        else atLeast = measured.share;
+        return measured.share;
       },
     };
   }
@@ -166,25 +174,44 @@ function toInt16(x: Float32Array): Int16Array {
 
 /** The peaks and hashes of a kept 4 kHz signal framed from half a hop in. */
 function halfHopPhaseOf(kept: readonly Int16Array[]): QueryPhase {
-  const peakList = keptPeaks(kept, HOP / 2, 0, Number.POSITIVE_INFINITY);
+  const framed = new FramedPeaks(HOP / 2);
+  for (const chunk of kept) framed.push(fromInt16(chunk));
+  const peakList = framed.finish();
   return { peakList, ...hashPeaks(peakList) };
 }
 
-/** The peaks of samples [from, to) of a kept 4 kHz signal, framed from `from + skip`; frame 0 is there. */
-function keptPeaks(kept: readonly Int16Array[], skip: number, from: number, to: number): Peak[] {
-  const framed = new FramedPeaks(skip);
+/** Samples [from, to) of a kept 4 kHz signal (fewer if it ends first), as floats. */
+function keptSamples(kept: readonly Int16Array[], from: number, to: number): Float32Array {
+  const parts: Float32Array[] = [];
   let at = 0;
   for (const chunk of kept) {
     const lo = Math.max(0, from - at);
     const hi = Math.min(chunk.length, to - at);
     at += chunk.length;
-    if (hi <= lo) continue;
-    const x = new Float32Array(hi - lo);
-    for (let i = lo; i < hi; i++) x[i - lo] = (chunk[i] as number) / 32767;
-    framed.push(x);
+    if (hi > lo) parts.push(fromInt16(chunk.subarray(lo, hi)));
   }
-  return framed.finish();
+  if (parts.length === 1) return parts[0] as Float32Array;
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let filled = 0;
+  for (const p of parts) {
+    out.set(p, filled);
+    filled += p.length;
+  }
+  return out;
 }
+
+function fromInt16(x: Int16Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) / 32767;
+  return out;
+}
+
+/**
+ * Triplets anchored this many frames or more before the last frame seen are final: a peak is picked from
+ * ±T_NEIGH frames, kept by the candidates ±RANK_HALF_WINDOW frames around it, and a triplet's targets lie up to
+ * ZONE_FRAMES after its anchor.
+ */
+export const SETTLED_FRAMES = T_NEIGH + RANK_HALF_WINDOW + ZONE_FRAMES + 1;
 
 /** The stretch of a query whose phase stability is measured: its middle, at most this long. */
 export const STABILITY_WINDOW_S = 20;
@@ -203,7 +230,11 @@ export const STABILITY_MARGIN_FRAMES = RANK_HALF_WINDOW + ZONE_FRAMES;
  * query, because a hash repeated elsewhere in the piece would count as surviving (whole-file overlaps are
  * 0.05–0.6).
  */
-function phaseStabilityOf(kept: readonly Int16Array[], phase0: QueryPhase): number {
+function phaseStabilityOf(
+  kept: readonly Int16Array[],
+  phase0: QueryPhase,
+  enough: number,
+): { share: number; exact: boolean } {
   let samples = 0;
   for (const chunk of kept) samples += chunk.length;
   const window = Math.min(samples, STABILITY_WINDOW_S * ANALYSIS_RATE);
@@ -216,18 +247,34 @@ function phaseStabilityOf(kept: readonly Int16Array[], phase0: QueryPhase): numb
     const t = anchorFrame(phase0.times[i] as number);
     if (t >= lo && t < hi) own.add(phase0.hashes[i] as number);
   }
-  if (own.size === 0) return 0;
-  const shifted = new Set<number>();
-  const peaks = keptPeaks(kept, HOP / 2, from, from + window);
-  const { hashes, times } = hashPeaks(peaks);
-  for (let i = 0; i < hashes.length; i++) {
-    const t = f0 + anchorFrame(times[i] as number);
-    if (t >= lo && t < hi) shifted.add(hashes[i] as number);
+  if (own.size === 0) return { share: 0, exact: true };
+  // Own hashes that the half-hop framing also yields, anchored in [lo, hi) and before `before`.
+  const shared = new Set<number>();
+  const count = (peaks: readonly Peak[], before: number) => {
+    const { hashes, times } = hashPeaks(peaks);
+    for (let i = 0; i < hashes.length; i++) {
+      const t = f0 + anchorFrame(times[i] as number);
+      const h = hashes[i] as number;
+      if (t >= lo && t < hi && t < before && own.has(h)) shared.add(h);
+    }
+  };
+  // The window is framed a piece at a time. With `enough` finite, the triplets settled so far (SETTLED_FRAMES)
+  // are counted after each piece: they are among the whole window's, so once they reach `enough` so does the
+  // whole, and most music gets there in the first half of the window.
+  const framed = new FramedPeaks(HOP / 2);
+  for (let at = from; at < from + window; at += STABILITY_PIECE) {
+    framed.push(keptSamples(kept, at, Math.min(from + window, at + STABILITY_PIECE)));
+    if (Number.isFinite(enough) && at + STABILITY_PIECE < from + window) {
+      count(framed.peaksSoFar(), f0 + framed.frames - SETTLED_FRAMES);
+      if (shared.size >= enough * own.size) return { share: shared.size / own.size, exact: false };
+    }
   }
-  let shared = 0;
-  for (const h of own) if (shifted.has(h)) shared++;
-  return shared / own.size;
+  count(framed.finish(), Number.POSITIVE_INFINITY);
+  return { share: shared.size / own.size, exact: true };
 }
+
+/** Samples per piece of the stability window between early checks: 2 s. */
+const STABILITY_PIECE = 2 * ANALYSIS_RATE;
 
 /**
  * Frames a streamed 4 kHz signal (frame i starts at `skip` + i · HOP samples), takes each frame's spectrum and
@@ -272,6 +319,11 @@ export class FramedPeaks {
   finish(): Peak[] {
     return this.picker.finish();
   }
+
+  /** {@link PeakPicker.peaksSoFar}. */
+  peaksSoFar(): Peak[] {
+    return this.picker.peaksSoFar();
+  }
 }
 
 /**
@@ -300,7 +352,6 @@ export class PeakPicker {
   private readonly max8 = new Float32Array(BINS);
   private framesSeen = 0;
   private candidates: Peak[] = [];
-  private readonly peaks: Peak[] = [];
 
   constructor() {
     for (let i = 0; i < 2 * T_NEIGH + 1; i++) {
@@ -324,8 +375,18 @@ export class PeakPicker {
   finish(): Peak[] {
     // Flush the last frames with silent neighbours so peaks near the end are still picked.
     for (let i = 0; i < T_NEIGH; i++) this.addSpectrum(null);
-    this.selectPeaks();
-    return this.peaks;
+    const peaks = strongestAround(this.candidates);
+    this.candidates = [];
+    return peaks;
+  }
+
+  /**
+   * The peaks the frames added so far give, without ending the picker. Those before the last
+   * {@link SETTLED_FRAMES} frames, and the triplets anchored there, are the ones {@link finish} will give;
+   * later ones may still change with the frames to come.
+   */
+  peaksSoFar(): Peak[] {
+    return strongestAround(this.candidates);
   }
 
   /** Adds one frame's spectrum (null = silence) and picks the peaks of the frame T_NEIGH frames back. */
@@ -401,24 +462,24 @@ export class PeakPicker {
       this.candidates.push({ t, p: 12 * Math.log2(hz / 440) + 69, strength: v - mean });
     }
   }
+}
 
-  /** Keeps the candidates that are among the RANK_LIMIT strongest around them (see RANK_HALF_WINDOW). */
-  private selectPeaks(): void {
-    const c = this.candidates; // in time order
-    let lo = 0;
-    for (let i = 0; i < c.length; i++) {
-      const p = c[i] as Peak;
-      while ((c[lo] as Peak).t < p.t - RANK_HALF_WINDOW) lo++;
-      let stronger = 0;
-      for (let j = lo; j < c.length && stronger < RANK_LIMIT; j++) {
-        const q = c[j] as Peak;
-        if (q.t > p.t + RANK_HALF_WINDOW) break;
-        if (q.strength > p.strength || (q.strength === p.strength && j < i)) stronger++;
-      }
-      if (stronger < RANK_LIMIT) this.peaks.push(p);
+/** The candidates among the RANK_LIMIT strongest around them (see RANK_HALF_WINDOW), in time order. */
+function strongestAround(c: readonly Peak[]): Peak[] {
+  const peaks: Peak[] = [];
+  let lo = 0;
+  for (let i = 0; i < c.length; i++) {
+    const p = c[i] as Peak;
+    while ((c[lo] as Peak).t < p.t - RANK_HALF_WINDOW) lo++;
+    let stronger = 0;
+    for (let j = lo; j < c.length && stronger < RANK_LIMIT; j++) {
+      const q = c[j] as Peak;
+      if (q.t > p.t + RANK_HALF_WINDOW) break;
+      if (q.strength > p.strength || (q.strength === p.strength && j < i)) stronger++;
     }
-    this.candidates = [];
+    if (stronger < RANK_LIMIT) peaks.push(p);
   }
+  return peaks;
 }
 
 /** The 4-level log-scale length of a triplet (t3 − t1 in frames) that goes into its hash. */

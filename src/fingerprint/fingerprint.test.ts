@@ -298,6 +298,24 @@ describe("phaseStability", () => {
     expect(own.size).toBeGreaterThan(100);
     expect(fp.phaseStability!()).toBeCloseTo(shared / own.size, 2);
   });
+
+  it("asked whether it reaches a share, stops once it does and answers as the whole measurement would", () => {
+    const music = () => fingerprint(makeMusic({ seconds: 48, seed: 62 }));
+    const exact = music().phaseStability!();
+    expect(exact).toBeGreaterThan(STABLE_PHASE);
+    expect(music().phaseStability!(STABLE_PHASE)).toBeGreaterThanOrEqual(STABLE_PHASE);
+    const fp = music();
+    const early = fp.phaseStability!(exact / 2);
+    // Stopped before the end of the window: what it had counted is a lower bound that already reaches `enough`.
+    expect(early).toBeGreaterThanOrEqual(exact / 2);
+    expect(early).toBeLessThan(exact);
+    expect(fp.phaseStability!(exact / 2)).toBe(early);
+    expect(fp.phaseStability!()).toBe(exact);
+    // A share it does not reach is measured in full, as is noise, which stays below the rule's threshold.
+    expect(music().phaseStability!(exact + 0.01)).toBe(exact);
+    const rain = () => fingerprint(makeRain({ seconds: 48, seed: 61 }));
+    expect(rain().phaseStability!(STABLE_PHASE)).toBe(rain().phaseStability!());
+  });
 });
 
 describe.each(DRIVERS)("rarestKeysInDatabase (%s)", (driver) => {

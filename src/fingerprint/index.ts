@@ -196,7 +196,7 @@ export const STABLE_PHASE = 0.05;
 function secondPhase(fp: Fingerprint, first: readonly Alignment[]): QueryPhase | null {
   if (!fp.halfHopPhase || first.some((m) => m.verdict === "same-recording")) return null;
   const nearMiss = first.some((m) => m.queryCoverage >= NEAR_MISS_COVERAGE);
-  if (!nearMiss && (fp.phaseStability?.() ?? 0) >= STABLE_PHASE) return null;
+  if (!nearMiss && (fp.phaseStability?.(STABLE_PHASE) ?? 0) >= STABLE_PHASE) return null;
   return fp.halfHopPhase();
 }
 
