@@ -28,6 +28,8 @@ interface Plan {
   wi: Float64Array;
   zr: Float64Array;
   zi: Float64Array;
+  /** n ones: the window when the caller gives none. */
+  ones: Float64Array;
 }
 
 const plans = new Map<number, Plan>();
@@ -73,6 +75,7 @@ function plan(n: number): Plan {
     wi,
     zr: new Float64Array(m),
     zi: new Float64Array(m),
+    ones: new Float64Array(n).fill(1),
   };
   plans.set(n, p);
   return p;
@@ -181,16 +184,18 @@ function splitPair(
 }
 
 /**
- * Forward real FFT of `x` (length n, a power of two) into `re`/`im` (length n/2 + 1).
- * @example rfft(frame, re, im) // re[k] + i·im[k] = Σ x[t]·e^(−2πikt/n)
+ * Forward real FFT of `x` (length n, a power of two) times `window` (length n, if given) into `re`/`im`
+ * (length n/2 + 1). The window is applied while packing, which saves the STFTs a pass over the frame.
+ * @example rfft(frame, re, im, hann) // re[k] + i·im[k] = Σ frame[t]·hann[t]·e^(−2πikt/n)
  */
-export function rfft(x: ArrayLike<number>, re: Float64Array, im: Float64Array): void {
+export function rfft(x: ArrayLike<number>, re: Float64Array, im: Float64Array, window?: Float64Array): void {
   const p = plan(x.length);
   const { m, rev, zr, zi, wr, wi } = p;
+  const w = window ?? p.ones;
   for (let i = 0; i < m; i++) {
     const j = rev[i] as number;
-    zr[j] = x[2 * i] as number;
-    zi[j] = x[2 * i + 1] as number;
+    zr[j] = (x[2 * i] as number) * (w[2 * i] as number);
+    zi[j] = (x[2 * i + 1] as number) * (w[2 * i + 1] as number);
   }
   complexFft(p);
   re[0] = (zr[0] as number) + (zi[0] as number);
@@ -201,10 +206,19 @@ export function rfft(x: ArrayLike<number>, re: Float64Array, im: Float64Array): 
     splitPair(zr, zi, k, m, wr[k] as number, wi[k] as number, re, im, k, m - k);
 }
 
-/** Inverse of `rfft`: `re`/`im` (length n/2 + 1) to `out` (length n), scaled by 1/n. */
-export function irfft(re: Float64Array, im: Float64Array, out: Float64Array | Float32Array): void {
+/**
+ * Inverse of `rfft`: `re`/`im` (length n/2 + 1) to `out` (length n), scaled by 1/n and multiplied by
+ * `window` (length n) if given — the synthesis window of an STFT, applied on the way out.
+ */
+export function irfft(
+  re: Float64Array,
+  im: Float64Array,
+  out: Float64Array | Float32Array,
+  window?: Float64Array,
+): void {
   const p = plan(out.length);
   const { m, rev, zr, zi, wr, wi } = p;
+  const w = window ?? p.ones;
   // Bin 0 pairs with bin m, which the packed transform does not have: Z[0] = E + U with t = −1.
   const er = 0.5 * ((re[0] as number) + (re[m] as number));
   const ei = 0.5 * ((im[0] as number) - (im[m] as number));
@@ -226,10 +240,10 @@ export function irfft(re: Float64Array, im: Float64Array, out: Float64Array | Fl
   // The inverse transform is the forward one read backwards: x[t] = DFT(Z)[(m − t) mod m] / m.
   complexFft(p);
   const scale = 1 / m;
-  out[0] = (zr[0] as number) * scale;
-  out[1] = (zi[0] as number) * scale;
+  out[0] = (zr[0] as number) * scale * (w[0] as number);
+  out[1] = (zi[0] as number) * scale * (w[1] as number);
   for (let i = 1; i < m; i++) {
-    out[2 * i] = (zr[m - i] as number) * scale;
-    out[2 * i + 1] = (zi[m - i] as number) * scale;
+    out[2 * i] = (zr[m - i] as number) * scale * (w[2 * i] as number);
+    out[2 * i + 1] = (zi[m - i] as number) * scale * (w[2 * i + 1] as number);
   }
 }
