@@ -28,6 +28,7 @@ import {
   frameSize,
   type KeyedPattern,
   keyedPattern,
+  mixToMono,
   SLOT_S,
 } from "./pattern.js";
 
@@ -540,12 +541,7 @@ export async function* featureFrames(
       grown.set(buf.subarray(0, bufLen));
       buf = grown;
     }
-    const inv = 1 / chunk.channels.length;
-    const to = buf.subarray(bufLen, bufLen + len);
-    chunk.channels.forEach((x, c) => {
-      if (c === 0) for (let i = 0; i < len; i++) to[i] = (x[i] as number) * inv;
-      else for (let i = 0; i < len; i++) to[i] = (to[i] as number) + (x[i] as number) * inv;
-    });
+    mixToMono(chunk.channels, buf.subarray(bufLen, bufLen + len));
     bufLen += len;
     while (bufLen - bufStart >= n) yield emit();
   }

@@ -19,6 +19,7 @@ import {
   ENERGY_FLOOR,
   frameSize,
   keyedPattern,
+  mixToMono,
   SLOT_S,
 } from "./pattern.js";
 
@@ -154,14 +155,8 @@ export async function* embedWatermark(
       mono = grown;
     }
     ensure(pendingLen + len);
-    const inv = 1 / channels;
-    const to = mono.subarray(monoLen, monoLen + len);
-    for (let c = 0; c < channels; c++) {
-      const x = chunk.channels[c] as Float32Array;
-      if (c === 0) for (let i = 0; i < len; i++) to[i] = (x[i] as number) * inv;
-      else for (let i = 0; i < len; i++) to[i] = (to[i] as number) + (x[i] as number) * inv;
-      (pending[c] as Float32Array).set(x, pendingLen);
-    }
+    mixToMono(chunk.channels, mono.subarray(monoLen, monoLen + len));
+    chunk.channels.forEach((x, c) => (pending[c] as Float32Array).set(x, pendingLen));
     monoLen += len;
     pendingLen += len;
   };
@@ -289,9 +284,19 @@ export async function* embedWatermark(
     const start = fr.index * hop - hop - outBase;
     const from = Math.max(0, -start);
     const to = Math.min(hop, pendingLen - start);
-    for (const p of pending)
-      for (let i = from; i < to; i++)
-        p[start + i] = (p[start + i] as number) + ((t[i] as number) + (f[i] as number));
+    const [left, right] = pending as [Float32Array, Float32Array | undefined];
+    if (right && pending.length === 2) {
+      // Stereo, the usual case: both channels in one pass.
+      for (let i = from; i < to; i++) {
+        const v = (t[i] as number) + (f[i] as number);
+        left[start + i] = (left[start + i] as number) + v;
+        right[start + i] = (right[start + i] as number) + v;
+      }
+    } else {
+      for (const p of pending)
+        for (let i = from; i < to; i++)
+          p[start + i] = (p[start + i] as number) + ((t[i] as number) + (f[i] as number));
+    }
     t.set(f.subarray(hop));
   };
 
