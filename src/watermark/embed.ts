@@ -156,7 +156,9 @@ export async function* embedWatermark(
     }
     ensure(pendingLen + len);
     mixToMono(chunk.channels, mono.subarray(monoLen, monoLen + len));
-    chunk.channels.forEach((x, c) => (pending[c] as Float32Array).set(x, pendingLen));
+    chunk.channels.forEach((x, c) => {
+      (pending[c] as Float32Array).set(x, pendingLen);
+    });
     monoLen += len;
     pendingLen += len;
   };
