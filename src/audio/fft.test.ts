@@ -3,7 +3,7 @@ import { rng } from "../../test/harness/audio.js";
 import { irfft, rfft } from "./fft.js";
 
 describe("real FFT", () => {
-  it.each([4, 8, 64, 512])("matches the DFT sum for %i points, and irfft undoes it", (n) => {
+  it.each([4, 8, 64, 512, 2048])("matches the DFT sum for %i points, and irfft undoes it", (n) => {
     const random = rng(n);
     const x = Float64Array.from({ length: n }, () => random() * 2 - 1);
     const re = new Float64Array(n / 2 + 1);

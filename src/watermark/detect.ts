@@ -28,6 +28,7 @@ import {
   frameSize,
   type KeyedPattern,
   keyedPattern,
+  mixToMono,
   SLOT_S,
 } from "./pattern.js";
 
@@ -472,7 +473,6 @@ export async function* featureFrames(
   let n = 0;
   let hop = 0;
   let win = new Float64Array(0);
-  let frame = new Float64Array(0);
   let re = new Float64Array(0);
   let im = new Float64Array(0);
   let binLo = 0;
@@ -481,6 +481,8 @@ export async function* featureFrames(
   let fineW = new Float64Array(0);
   let buf = new Float64Array(0);
   let bufLen = 0;
+  // Where the next frame starts in `buf`; the consumed head is dropped once per chunk, not per frame.
+  let bufStart = 0;
   let frameIndex = 0;
   const setup = (r: number) => {
     rate = r;
@@ -488,7 +490,6 @@ export async function* featureFrames(
     hop = n / 2;
     win = new Float64Array(n);
     for (let i = 0; i < n; i++) win[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-    frame = new Float64Array(n);
     re = new Float64Array(n / 2 + 1);
     im = new Float64Array(n / 2 + 1);
     const loHz = BAND_LO_HZ / FINE_RATIO ** (FINE_MARGIN + 1);
@@ -508,8 +509,7 @@ export async function* featureFrames(
     bufLen = hop;
   };
   const emit = (): FeatureFrame => {
-    for (let i = 0; i < n; i++) frame[i] = (buf[i] as number) * (win[i] as number);
-    rfft(frame, re, im);
+    rfft(buf.subarray(bufStart, bufStart + n), re, im, win);
     const fine = new Float32Array(FINE_BINS);
     for (let k = binLo; k <= binHi; k++) {
       const p = (re[k] as number) ** 2 + (im[k] as number) ** 2;
@@ -520,9 +520,13 @@ export async function* featureFrames(
     }
     const t = (frameIndex * hop) / rate;
     frameIndex++;
-    buf.copyWithin(0, hop, bufLen);
-    bufLen -= hop;
+    bufStart += hop;
     return { t, fine };
+  };
+  const dropConsumed = () => {
+    buf.copyWithin(0, bufStart, bufLen);
+    bufLen -= bufStart;
+    bufStart = 0;
   };
   for await (const chunk of input) {
     if (signal?.aborted) throw signal.reason ?? new Error("aborted");
@@ -531,19 +535,17 @@ export async function* featureFrames(
     if (rate === 0) setup(chunk.sampleRate);
     else if (chunk.sampleRate !== rate)
       throw new Error("watermark detection needs one sample rate for the whole stream");
+    dropConsumed();
     if (bufLen + len > buf.length) {
       const grown = new Float64Array(Math.max(buf.length * 2, bufLen + len));
       grown.set(buf.subarray(0, bufLen));
       buf = grown;
     }
-    const inv = 1 / chunk.channels.length;
-    chunk.channels.forEach((x, c) => {
-      for (let i = 0; i < len; i++)
-        buf[bufLen + i] = (c === 0 ? 0 : (buf[bufLen + i] as number)) + (x[i] as number) * inv;
-    });
+    mixToMono(chunk.channels, buf.subarray(bufLen, bufLen + len));
     bufLen += len;
-    while (bufLen >= n) yield emit();
+    while (bufLen - bufStart >= n) yield emit();
   }
+  dropConsumed();
   if (rate > 0 && bufLen > hop) {
     buf.fill(0, bufLen, n);
     bufLen = n;

@@ -19,6 +19,7 @@ import {
   ENERGY_FLOOR,
   frameSize,
   keyedPattern,
+  mixToMono,
   SLOT_S,
 } from "./pattern.js";
 
@@ -76,22 +77,31 @@ export async function* embedWatermark(
   let frame = new Float64Array(0);
   let re = new Float64Array(0);
   let im = new Float64Array(0);
+  // The mark's spectrum: only the band bins are ever written, the rest stay zero.
+  let markRe = new Float64Array(0);
+  let markIm = new Float64Array(0);
   // Mono samples from the start of the next frame to analyse (frame f starts at f·hop − hop).
   let mono = new Float64Array(0);
   let monoLen = 0;
   // Where the next frame starts in `mono`; the consumed head is dropped once per chunk (append), not per frame.
   let monoStart = 0;
-  // Channel samples not yet emitted, and the delta for them, from absolute index outBase.
+  // Channel samples not yet emitted, from absolute index outBase; those the synthesised frames cover fully
+  // already carry the mark (added in place).
   let pending: Float32Array[] = [];
-  let delta = new Float64Array(0);
+  // The last synthesised frame's windowed second half: the mark for the samples the next frame completes.
+  let tail = new Float64Array(0);
   let outBase = 0;
   let pendingLen = 0;
   let analysed = 0;
   const queue: AnalysedFrame[] = [];
+  // Synthesised frames, whose band arrays the next analysed frames reuse.
+  const spare: AnalysedFrame[] = [];
   // Per slot: band energy sums and frame counts; gains once decided.
   const slotEnergy = new Map<number, { e: Float64Array; count: number; total: number }>();
   const slotGain = new Map<number, Float64Array>();
 
+  // The per-sample loops below read these buffers through local constants: V8 reloads a captured variable
+  // that setup() reassigns on every iteration, which made such loops about twice as slow.
   const setup = (chunk: PcmChunk) => {
     rate = chunk.sampleRate;
     channels = chunk.channels.length;
@@ -113,18 +123,18 @@ export async function* embedWatermark(
     frame = new Float64Array(n);
     re = new Float64Array(n / 2 + 1);
     im = new Float64Array(n / 2 + 1);
+    markRe = new Float64Array(n / 2 + 1);
+    markIm = new Float64Array(n / 2 + 1);
     mono = new Float64Array(4 * n);
     monoLen = hop;
     pending = Array.from({ length: channels }, () => new Float32Array(4 * n));
-    delta = new Float64Array(4 * n);
+    tail = new Float64Array(hop);
   };
 
   const ensure = (need: number) => {
-    if (need <= delta.length) return;
-    const size = Math.max(need, delta.length * 2);
-    const d = new Float64Array(size);
-    d.set(delta.subarray(0, pendingLen + n));
-    delta = d;
+    const capacity = (pending[0] as Float32Array).length;
+    if (need <= capacity) return;
+    const size = Math.max(need, capacity * 2);
     pending = pending.map((p) => {
       const q = new Float32Array(size);
       q.set(p.subarray(0, pendingLen));
@@ -144,14 +154,11 @@ export async function* embedWatermark(
       grown.set(mono.subarray(0, monoLen));
       mono = grown;
     }
-    ensure(pendingLen + len + n);
-    const inv = 1 / channels;
-    for (let c = 0; c < channels; c++) {
-      const x = chunk.channels[c] as Float32Array;
-      for (let i = 0; i < len; i++)
-        mono[monoLen + i] = (c === 0 ? 0 : (mono[monoLen + i] as number)) + (x[i] as number) * inv;
+    ensure(pendingLen + len);
+    mixToMono(chunk.channels, mono.subarray(monoLen, monoLen + len));
+    chunk.channels.forEach((x, c) => {
       (pending[c] as Float32Array).set(x, pendingLen);
-    }
+    });
     monoLen += len;
     pendingLen += len;
   };
@@ -159,9 +166,14 @@ export async function* embedWatermark(
   const slotOfFrame = (f: number) => Math.floor((f * hop) / rate / SLOT_S);
 
   const analyse = (available: number) => {
-    for (let i = 0; i < n; i++)
-      frame[i] = i < available ? (mono[monoStart + i] as number) * (win[i] as number) : 0;
-    rfft(frame, re, im);
+    let x = mono.subarray(monoStart, monoStart + n);
+    if (available < n) {
+      // A frame that runs past the end of the input: zero-padded.
+      frame.fill(0);
+      frame.set(x.subarray(0, available));
+      x = frame;
+    }
+    rfft(x, re, im, win);
     const slot = slotOfFrame(analysed);
     let s = slotEnergy.get(slot);
     if (!s) {
@@ -169,17 +181,26 @@ export async function* embedWatermark(
       slotEnergy.set(slot, s);
     }
     s.count++;
-    const fr: AnalysedFrame = {
-      index: analysed,
-      slot,
-      re: re.slice(kLo, kHi + 1),
-      im: im.slice(kLo, kHi + 1),
+    const fr = spare.pop() ?? {
+      index: 0,
+      slot: 0,
+      re: new Float64Array(kHi + 1 - kLo),
+      im: new Float64Array(kHi + 1 - kLo),
     };
-    for (let k = 0; k <= n / 2; k++) {
-      const power = (re[k] as number) ** 2 + (im[k] as number) ** 2;
-      s.total += power;
-      const b = bandOfBin[k] as number;
-      if (b >= 0) s.e[b] = (s.e[b] as number) + power;
+    fr.index = analysed;
+    fr.slot = slot;
+    fr.re.set(re.subarray(kLo, kHi + 1));
+    fr.im.set(im.subarray(kLo, kHi + 1));
+    const xr = re;
+    const xi = im;
+    const e = s.e;
+    const bands = bandOfBin;
+    let total = s.total;
+    for (let k = 0; k <= n / 2; k++) total += (xr[k] as number) ** 2 + (xi[k] as number) ** 2;
+    s.total = total;
+    for (let k = kLo; k <= kHi; k++) {
+      const b = bands[k] as number;
+      e[b] = (e[b] as number) + ((xr[k] as number) ** 2 + (xi[k] as number) ** 2);
     }
     queue.push(fr);
     analysed++;
@@ -248,35 +269,48 @@ export async function* embedWatermark(
 
   const synthesise = (fr: AnalysedFrame) => {
     const gains = slotGain.get(fr.slot) as Float64Array;
-    re.fill(0);
-    im.fill(0);
+    const { re: fre, im: fim } = fr;
+    const yr = markRe;
+    const yi = markIm;
+    const bands = bandOfBin;
     for (let k = kLo; k <= kHi; k++) {
-      const g = gains[bandOfBin[k] as number] as number;
-      re[k] = (fr.re[k - kLo] as number) * g;
-      im[k] = (fr.im[k - kLo] as number) * g;
+      const g = gains[bands[k] as number] as number;
+      yr[k] = (fre[k - kLo] as number) * g;
+      yi[k] = (fim[k - kLo] as number) * g;
     }
-    irfft(re, im, frame);
+    irfft(yr, yi, frame, win);
+    // The first half completes the mark of the samples under the previous frame's second half; they get
+    // it added in place. The second half is the next tail.
+    const f = frame;
+    const t = tail;
     const start = fr.index * hop - hop - outBase;
-    for (let i = 0; i < n; i++) {
-      const at = start + i;
-      if (at >= 0) delta[at] = (delta[at] as number) + (frame[i] as number) * (win[i] as number);
+    const from = Math.max(0, -start);
+    const to = Math.min(hop, pendingLen - start);
+    const [left, right] = pending as [Float32Array, Float32Array | undefined];
+    if (right && pending.length === 2) {
+      // Stereo, the usual case: both channels in one pass.
+      for (let i = from; i < to; i++) {
+        const v = (t[i] as number) + (f[i] as number);
+        left[start + i] = (left[start + i] as number) + v;
+        right[start + i] = (right[start + i] as number) + v;
+      }
+    } else {
+      for (const p of pending)
+        for (let i = from; i < to; i++)
+          p[start + i] = (p[start + i] as number) + ((t[i] as number) + (f[i] as number));
     }
+    t.set(f.subarray(hop));
   };
 
   /** Emits every sample before absolute index `upTo`. */
   const emit = (upTo: number): PcmChunk | null => {
     const count = Math.min(pendingLen, upTo - outBase);
     if (count <= 0) return null;
-    const chans: Float32Array[] = [];
-    for (let c = 0; c < channels; c++) {
-      const src = pending[c] as Float32Array;
-      const y = new Float32Array(count);
-      for (let i = 0; i < count; i++) y[i] = (src[i] as number) + (delta[i] as number);
-      chans.push(y);
-      src.copyWithin(0, count, pendingLen);
-    }
-    delta.copyWithin(0, count, pendingLen + n);
-    delta.fill(0, pendingLen + n - count, pendingLen + n);
+    const chans = pending.map((p) => {
+      const y = p.slice(0, count);
+      p.copyWithin(0, count, pendingLen);
+      return y;
+    });
     pendingLen -= count;
     outBase += count;
     return { channels: chans, sampleRate: rate };
@@ -294,6 +328,7 @@ export async function* embedWatermark(
         slotGain.delete(fr.slot - 1);
       }
       synthesise(fr);
+      spare.push(fr);
       queue.shift();
       completeUpTo = fr.index * hop;
     }

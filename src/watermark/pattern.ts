@@ -106,6 +106,23 @@ export function cellChips(pattern: KeyedPattern, code: Int8Array): Int8Array {
   return chips;
 }
 
+/**
+ * Writes the mono mix Σ x_c[i] / C of `channels` (each as long as `out`) into `out`: the signal both the
+ * embedder and the detector analyse. Stereo, the usual input, takes one pass instead of two.
+ */
+export function mixToMono(channels: readonly Float32Array[], out: Float64Array): void {
+  const inv = 1 / channels.length;
+  const [first, second] = channels;
+  if (!first) return;
+  if (second && channels.length === 2) {
+    for (let i = 0; i < out.length; i++) out[i] = (first[i] as number) * inv + (second[i] as number) * inv;
+    return;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = (first[i] as number) * inv;
+  for (const x of channels.slice(1))
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (x[i] as number) * inv;
+}
+
 /** STFT frame length for a sample rate: the power of two nearest to 46 ms. */
 export function frameSize(sampleRate: number): number {
   return 2 ** Math.round(Math.log2(sampleRate * 0.0464));
