@@ -81,7 +81,7 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { SQLWrapper } from "drizzle-orm";
+import type { SQL, SQLWrapper } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import postgres from "postgres";
 import { type Database, type Db, openDatabase, rowsOf } from "../../src/db/client.js";
@@ -100,7 +100,7 @@ import {
   rarestKeys,
   topCandidates,
 } from "../../src/fingerprint/index.js";
-import { encodeHashes, lookupFingerprint } from "../../src/fingerprint/store.js";
+import { encodeHashes, lookupFingerprint, phase1Statement } from "../../src/fingerprint/store.js";
 // mulberry32, the tests' seeded generator: a rerun builds the same index.
 import { rng } from "../../test/harness/audio.js";
 import type { Manifest } from "./corpus.js";
@@ -521,31 +521,6 @@ function countsSql(keys: readonly number[]): string {
         where hash = any(${intLiteral(keys)}) and uploads > 0`;
 }
 
-/**
- * The phase-1 statement of store.ts (it picks the rarest keys from their counts and counts the candidates'
- * hits) with the query's keys inlined (no upload excluded: ''), for EXPLAIN.
- */
-function phase1Sql(all: readonly number[]): string {
-  return `with known as (
-        select hash, row_number() over w as n, sum(uploads) over w as rows
-        from fingerprint_hash_counts
-        where hash = any((select ${intLiteral(all)})::int4[]) and uploads > 0
-        window w as (order by uploads, hash)
-      ),
-      rarest as (
-        select array_agg(hash order by hash) as keys from known
-        where n <= ${MAX_PHASE1_KEYS} and (rows <= ${PHASE1_ROW_BUDGET} or n = 1)
-      )
-      select h.fingerprint_id as id, count(*)::int as hits
-      from fingerprint_hashes h
-      where h.hash = any((select keys from rarest)::int4[])
-        and h.fingerprint_id not in (select id from fingerprints where upload_id = '')
-      group by h.fingerprint_id
-      having count(*) >= ${MIN_CANDIDATE_HITS}
-      order by hits desc
-      limit ${CANDIDATES}`;
-}
-
 /** Counts of the given keys as the lookup reads them. */
 async function readCounts(sql: Sql, keys: readonly number[]): Promise<Map<number, number>> {
   const rows = await sql.unsafe<{ hash: number; uploads: number }[]>(countsSql(keys));
@@ -609,12 +584,15 @@ interface ExplainRun {
   noJit: string[];
 }
 
-async function explainRun(sql: Sql, text: string): Promise<ExplainRun> {
-  const q = `explain (analyze, buffers) ${text}`;
-  const lines = (await sql.unsafe<{ "QUERY PLAN": string }[]>(q)).map((r) => r["QUERY PLAN"]);
+/** EXPLAINs a drizzle statement as the lookup sends it: its text with its parameters bound. */
+async function explainRun(sql: Sql, statement: SQL): Promise<ExplainRun> {
+  const query = dialect.sqlToQuery(statement);
+  const q = `explain (analyze, buffers) ${query.sql}`;
+  const params = query.params as never[];
+  const lines = (await sql.unsafe<{ "QUERY PLAN": string }[]>(q, params)).map((r) => r["QUERY PLAN"]);
   const noJit = await sql.begin(async (tx) => {
     await tx.unsafe("set local jit = off");
-    return (await tx.unsafe<{ "QUERY PLAN": string }[]>(q)).map((r) => r["QUERY PLAN"]);
+    return (await tx.unsafe<{ "QUERY PLAN": string }[]>(q, params)).map((r) => r["QUERY PLAN"]);
   });
   return { lines, noJit };
 }
@@ -685,7 +663,7 @@ async function explainQuery(
   const keys = rarestKeys(all, (k) => counts.get(k) ?? 0);
   const expected = keys.reduce((s, k) => s + (counts.get(k) ?? 0), 0);
   // One statement, two scans: its plan summarised once for the counts scan and once for the index rows'.
-  const run = await explainRun(sql, phase1Sql(all));
+  const run = await explainRun(sql, phase1Statement(all, ""));
   const plans = [summarise(run, label, "counts", all.length, counts.size)];
   if (keys.length > 0) plans.push(summarise(run, label, "phase 1", keys.length, expected));
   return { plans, keys: all.length, mismatches: await countMismatches(sql, all) };
@@ -1524,7 +1502,7 @@ async function main(): Promise<void> {
   );
   out.push("");
   out.push(
-    "EXPLAIN (ANALYZE, BUFFERS) of the phase-1 statement with the query's values inlined (server-side times), " +
+    "EXPLAIN (ANALYZE, BUFFERS) of the phase-1 statement as the lookup sends it, parameters bound (server-side times), " +
       "summarised twice: its scan of fingerprint_hash_counts (counts) and of fingerprint_hashes (phase 1); exec " +
       "ms is the whole statement's in both; cost = the plan's total cost (JIT starts above jit_above_cost); " +
       "est/actual rows = that scan; expected = counts rows found (counts) or sum of the phase-1 keys' counts (phase 1)",

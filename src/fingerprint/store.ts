@@ -152,9 +152,9 @@ export async function lookupFingerprint(
  * "every key so far within the budget" is "this key's running sum within it", as in the loop in JS.
  *
  * The keys' array reaches `known` through a scalar subquery, so the planner does not see its values. Given
- * them, it estimates every element's selectivity apart (1.6–2.7 ms of planning for 5,000 keys on every lookup, measured)
- * and, on a small counts table, chose a full scan of it; hidden, the array is probed through the counts'
- * primary key, which is what a catalogue with millions of distinct hashes needs anyway.
+ * them, it estimates every element's selectivity apart (1.6–2.7 ms of planning for 5,000 keys on every
+ * lookup, measured) and, on a small counts table, chose a full scan of it; hidden, the array is probed
+ * through the counts' primary key, which is what a catalogue with millions of distinct hashes needs anyway.
  */
 function rarestKeysCtes(all: readonly number[]) {
   return sql`known as (
@@ -179,26 +179,29 @@ export async function rarestKeysInDatabase(db: Db, all: readonly number[]): Prom
 }
 
 /**
- * Phase 1 and 2 against the database for one frame phase of a query. Phase 1 is one statement: the query's
- * keys go to the server, which picks the rarest ({@link rarestKeysCtes}) and counts, per stored fingerprint,
- * how many of them it holds; only the few candidates come back, not a count per key.
+ * Phase 1 as one statement: the query's keys go to the server, which picks the rarest
+ * ({@link rarestKeysCtes}) and counts, per stored fingerprint other than `excludedUploadId`'s, how many of
+ * them it holds; only the few candidates (`id`, `hits`) come back, not a count per key. Exported for the
+ * lookup bench, which EXPLAINs it.
  */
-async function lookUpPhase(db: Db, fp: QueryPhase, opts: LookupOptions): Promise<MatchOf<StoredMatchKey>[]> {
-  const all = queryKeys(fp);
-  if (all.length === 0) return [];
-  const excluded = opts.excludeUploadId ?? "";
-  const counting = db
-    .execute(sql`
+export function phase1Statement(all: readonly number[], excludedUploadId: string) {
+  return sql`
       with ${rarestKeysCtes(all)}
       select h.fingerprint_id as id, count(*)::int as hits
       from fingerprint_hashes h
       where h.hash = any((select keys from rarest)::int4[])
-        and h.fingerprint_id not in (select id from fingerprints where upload_id = ${excluded})
+        and h.fingerprint_id not in (select id from fingerprints where upload_id = ${excludedUploadId})
       group by h.fingerprint_id
       having count(*) >= ${MIN_CANDIDATE_HITS}
       order by hits desc
-      limit ${CANDIDATES}`)
-    .then((r) => r);
+      limit ${CANDIDATES}`;
+}
+
+/** Phase 1 ({@link phase1Statement}) and 2 against the database for one frame phase of a query. */
+async function lookUpPhase(db: Db, fp: QueryPhase, opts: LookupOptions): Promise<MatchOf<StoredMatchKey>[]> {
+  const all = queryKeys(fp);
+  if (all.length === 0) return [];
+  const counting = db.execute(phase1Statement(all, opts.excludeUploadId ?? "")).then((r) => r);
   // Handled by the await below; without a handler now, a failure arriving while the probes are computed
   // would be an unhandled rejection, which ends the process.
   counting.catch(() => {});
