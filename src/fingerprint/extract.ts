@@ -175,29 +175,20 @@ function toInt16(x: Float32Array): Int16Array {
 /** The peaks and hashes of a kept 4 kHz signal framed from half a hop in. */
 function halfHopPhaseOf(kept: readonly Int16Array[]): QueryPhase {
   const framed = new FramedPeaks(HOP / 2);
-  for (const chunk of kept) framed.push(fromInt16(chunk));
+  pushKept(framed, kept, 0, Number.POSITIVE_INFINITY);
   const peakList = framed.finish();
   return { peakList, ...hashPeaks(peakList) };
 }
 
-/** Samples [from, to) of a kept 4 kHz signal (fewer if it ends first), as floats. */
-function keptSamples(kept: readonly Int16Array[], from: number, to: number): Float32Array {
-  const parts: Float32Array[] = [];
+/** Pushes samples [from, to) of a kept 4 kHz signal (fewer if it ends first), as floats, to `framed`. */
+function pushKept(framed: FramedPeaks, kept: readonly Int16Array[], from: number, to: number): void {
   let at = 0;
   for (const chunk of kept) {
     const lo = Math.max(0, from - at);
     const hi = Math.min(chunk.length, to - at);
     at += chunk.length;
-    if (hi > lo) parts.push(fromInt16(chunk.subarray(lo, hi)));
+    if (hi > lo) framed.push(fromInt16(chunk.subarray(lo, hi)));
   }
-  if (parts.length === 1) return parts[0] as Float32Array;
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let filled = 0;
-  for (const p of parts) {
-    out.set(p, filled);
-    filled += p.length;
-  }
-  return out;
 }
 
 function fromInt16(x: Int16Array): Float32Array {
@@ -263,7 +254,7 @@ function phaseStabilityOf(
   // whole, and most music gets there in the first half of the window.
   const framed = new FramedPeaks(HOP / 2);
   for (let at = from; at < from + window; at += STABILITY_PIECE) {
-    framed.push(keptSamples(kept, at, Math.min(from + window, at + STABILITY_PIECE)));
+    pushKept(framed, kept, at, Math.min(from + window, at + STABILITY_PIECE));
     if (Number.isFinite(enough) && at + STABILITY_PIECE < from + window) {
       count(framed.peaksSoFar(), f0 + framed.frames - SETTLED_FRAMES);
       if (shared.size >= enough * own.size) return { share: shared.size / own.size, exact: false };
