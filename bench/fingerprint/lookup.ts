@@ -51,19 +51,20 @@
  *    member query (the member's mp3-64k variant; its original is indexed) and every non-member query,
  *    once each, sequentially. `db.execute` is wrapped, and phase 1's statement (which reads the counts of
  *    the query's keys, picks the rarest and counts the candidates' hits, all on the server) is timed
- *    (round trip) inside the call; it includes queryProbes, which lookupFingerprint computes while the
- *    statement is in flight; "rest" is the remainder (queryKeys, phase 2: loading the candidates' hash
- *    lists, decoding, aligning; and, for a query the first phase does not settle, the phase stability).
- *    Each timed call gets a freshly extracted fingerprint (extracted untimed just before), because a
- *    fingerprint keeps its phase stability and half-hop phase once computed. A query looked up at both
- *    frame phases (`matchPhases`) runs the statements twice: the columns sum the two, "rest" then also
- *    includes the half-hop phase's extraction, and "both phases" counts such queries. queryKeys + rarestKeys and queryProbes are also
- *    timed on their own, outside the call, and the keys' counts are read again outside it to report phase
- *    1's keys and posting rows per query. It also prints EXPLAIN (ANALYZE, BUFFERS) of the phase-1 statement
- *    (its counts scan and its index scan summarised apart) for
- *    one member and one non-member query (also with jit = off), and the table/index sizes. With
- *    --passes N the two query sets are run N times in a row (later passes find more pages cached), and
- *    the load average / CPU pressure at the start and end of the measurement are printed (shared machine).
+ *    (round trip) inside the call; it includes queryProbes and the steps of the phase stability, which
+ *    lookupFingerprint computes while the statement is in flight; "rest" is the remainder (queryKeys, phase
+ *    2: loading the candidates' hash lists, decoding, aligning; and, for a query the first phase does not
+ *    settle, what is left of the phase stability). Each timed call gets a freshly extracted fingerprint
+ *    (extracted untimed just before), because a fingerprint keeps its phase stability and half-hop phase once
+ *    computed. A query looked up at both frame phases (`matchPhases`) runs the statements twice: the columns
+ *    sum the two, "rest" then also includes the half-hop phase's extraction, and "both phases" counts such
+ *    queries. queryKeys + rarestKeys and queryProbes are also timed on their own, outside the call, and the
+ *    keys' counts are read again outside it to report phase 1's keys and posting rows per query. It also
+ *    prints EXPLAIN (ANALYZE, BUFFERS) of the phase-1 statement (its counts scan and its index scan
+ *    summarised apart) for one member and one non-member query (also with jit = off), and the table/index
+ *    sizes. With --passes N the two query sets are run N times in a row (later passes find more pages
+ *    cached), and the load average / CPU pressure at the start and end of the measurement are printed
+ *    (shared machine).
  * 5. Before each step beyond the first, estimates the step's disk use and time from the previous step;
  *    a step that would leave less than --min-free-gb free on the database's file system or would not
  *    finish within --budget-min (whole run) is shrunk to what fits (if that is still ≥ 1.5× the current
@@ -1408,9 +1409,9 @@ async function main(): Promise<void> {
   out.push(
     "Lookup latency, ms: total = whole lookupFingerprint call; ph1 = the phase-1 statement (db.execute round " +
       "trip: counts of the query's keys, the rarest chosen and the candidates' hits counted on the server; it " +
-      "includes queryProbes, which lookupFingerprint computes while the statement is in flight); rest = total − ph1 " +
-      "(queryKeys, phase 2: select of the candidates' hashes, decode, align; the phase stability and the half-hop " +
-      "phase where computed), split into sel = phase 2's select (round trip + row parsing) and JS = rest − sel; " +
+      "includes queryProbes and steps of the phase stability, which lookupFingerprint computes while the statement " +
+      "is in flight); rest = total − ph1 (queryKeys, phase 2: select of the candidates' hashes, decode, align; the " +
+      "rest of the phase stability and the half-hop phase where computed), split into sel = phase 2's select (round trip + row parsing) and JS = rest − sel; " +
       "keys JS = queryKeys + rarestKeys and probes = queryProbes, both timed separately outside the call (probes " +
       "only for queries with candidates); both phases = queries looked up at both frame phases (sums of both)",
   );

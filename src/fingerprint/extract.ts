@@ -85,6 +85,12 @@ export interface Fingerprint extends QueryPhase {
    * fingerprints not made by {@link FingerprintExtractor}.
    */
   phaseStability?: (enough?: number) => number;
+  /**
+   * Advances the measurement {@link phaseStability}`(enough)` makes by 1 s of the window, so that it
+   * can use time otherwise spent waiting (the lookup calls it while phase 1 is on the server); a later
+   * `phaseStability(enough)` continues from there, with the same result. Returns whether more remains.
+   */
+  stabilityStep?: (enough: number) => boolean;
 }
 
 export function packTime(t1: number, dt: number): number {
@@ -132,6 +138,22 @@ export class FingerprintExtractor {
     let stability: number | null = null;
     // A lower bound from a measurement that stopped early (see Fingerprint.phaseStability).
     let atLeast = 0;
+    // The measurement under way, for the `enough` it was started with.
+    let measuring: StabilityMeasure | null = null;
+    const phase0 = { peakList: peaks, hashes, times };
+    /** Runs the measurement for `enough` one piece (or to the end); the share once known, else null. */
+    const measure = (enough: number, toEnd: boolean): number | null => {
+      if (stability !== null) return stability;
+      if (atLeast >= enough) return atLeast;
+      if (measuring?.enough !== enough) measuring = new StabilityMeasure(kept, phase0, enough);
+      let measured = measuring.step();
+      while (toEnd && !measured) measured = measuring.step();
+      if (!measured) return null;
+      measuring = null;
+      if (measured.exact) stability = measured.share;
+      else atLeast = measured.share;
+      return measured.share;
+    };
     return {
       algorithm: FINGERPRINT_ALGORITHM,
       durationS: this.samples / this.down.inputRate,
@@ -144,14 +166,8 @@ export class FingerprintExtractor {
         halfHop ??= halfHopPhaseOf(kept);
         return halfHop;
       },
-      phaseStability: (enough = Number.POSITIVE_INFINITY) => {
-        if (stability !== null) return stability;
-        if (atLeast >= enough) return atLeast;
-        const measured = phaseStabilityOf(kept, { peakList: peaks, hashes, times }, enough);
-        if (measured.exact) stability = measured.share;
-        else atLeast = measured.share;
-        return measured.share;
-      },
+      phaseStability: (enough = Number.POSITIVE_INFINITY) => measure(enough, true) as number,
+      stabilityStep: (enough) => measure(enough, false) === null,
     };
   }
 
@@ -221,47 +237,69 @@ export const STABILITY_MARGIN_FRAMES = RANK_HALF_WINDOW + ZONE_FRAMES;
  * query, because a hash repeated elsewhere in the piece would count as surviving (whole-file overlaps are
  * 0.05–0.6).
  */
-function phaseStabilityOf(
-  kept: readonly Int16Array[],
-  phase0: QueryPhase,
-  enough: number,
-): { share: number; exact: boolean } {
-  let samples = 0;
-  for (const chunk of kept) samples += chunk.length;
-  const window = Math.min(samples, STABILITY_WINDOW_S * ANALYSIS_RATE);
-  const from = Math.floor((samples - window) / 2 / HOP) * HOP;
-  const f0 = from / HOP;
-  const lo = f0 + STABILITY_MARGIN_FRAMES;
-  const hi = f0 + window / HOP - STABILITY_MARGIN_FRAMES;
-  const own = new Set<number>();
-  for (let i = 0; i < phase0.hashes.length; i++) {
-    const t = anchorFrame(phase0.times[i] as number);
-    if (t >= lo && t < hi) own.add(phase0.hashes[i] as number);
+class StabilityMeasure {
+  readonly enough: number;
+  private readonly kept: readonly Int16Array[];
+  private readonly framed = new FramedPeaks(HOP / 2);
+  private readonly from: number;
+  private readonly end: number;
+  private readonly f0: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly own = new Set<number>();
+  /** Own hashes that the half-hop framing also yields, anchored in [lo, hi). */
+  private readonly shared = new Set<number>();
+  private at: number;
+
+  constructor(kept: readonly Int16Array[], phase0: QueryPhase, enough: number) {
+    this.enough = enough;
+    this.kept = kept;
+    let samples = 0;
+    for (const chunk of kept) samples += chunk.length;
+    const window = Math.min(samples, STABILITY_WINDOW_S * ANALYSIS_RATE);
+    this.from = Math.floor((samples - window) / 2 / HOP) * HOP;
+    this.end = this.from + window;
+    this.at = this.from;
+    this.f0 = this.from / HOP;
+    this.lo = this.f0 + STABILITY_MARGIN_FRAMES;
+    this.hi = this.f0 + window / HOP - STABILITY_MARGIN_FRAMES;
+    for (let i = 0; i < phase0.hashes.length; i++) {
+      const t = anchorFrame(phase0.times[i] as number);
+      if (t >= this.lo && t < this.hi) this.own.add(phase0.hashes[i] as number);
+    }
   }
-  if (own.size === 0) return { share: 0, exact: true };
-  // Own hashes that the half-hop framing also yields, anchored in [lo, hi) and before `before`.
-  const shared = new Set<number>();
-  const count = (peaks: readonly Peak[], before: number) => {
+
+  /**
+   * Frames the next half piece of the window; the result once it is known (the window done, or with `enough` finite,
+   * the triplets settled so far reaching it), else null. The window is framed a piece at a time: the triplets
+   * settled after each piece (SETTLED_FRAMES) are among the whole window's, so once they reach `enough` so
+   * does the whole, and most music gets there in the first half of the window.
+   */
+  step(): { share: number; exact: boolean } | null {
+    const { own, shared } = this;
+    if (own.size === 0) return { share: 0, exact: true };
+    // Half a piece per step (about 1 ms of work), checked at the end of each whole piece.
+    const next = Math.min(this.end, this.at + STABILITY_PIECE / 2);
+    pushKept(this.framed, this.kept, this.at, next);
+    this.at = next;
+    if (next < this.end) {
+      if (!Number.isFinite(this.enough) || (next - this.from) % STABILITY_PIECE !== 0) return null;
+      this.count(this.framed.peaksSoFar(), this.f0 + this.framed.frames - SETTLED_FRAMES);
+      return shared.size >= this.enough * own.size ? { share: shared.size / own.size, exact: false } : null;
+    }
+    this.count(this.framed.finish(), Number.POSITIVE_INFINITY);
+    return { share: shared.size / own.size, exact: true };
+  }
+
+  /** Adds the own hashes of `peaks`' triplets anchored in [lo, hi) and before `before`. */
+  private count(peaks: readonly Peak[], before: number): void {
     const { hashes, times } = hashPeaks(peaks);
     for (let i = 0; i < hashes.length; i++) {
-      const t = f0 + anchorFrame(times[i] as number);
+      const t = this.f0 + anchorFrame(times[i] as number);
       const h = hashes[i] as number;
-      if (t >= lo && t < hi && t < before && own.has(h)) shared.add(h);
-    }
-  };
-  // The window is framed a piece at a time. With `enough` finite, the triplets settled so far (SETTLED_FRAMES)
-  // are counted after each piece: they are among the whole window's, so once they reach `enough` so does the
-  // whole, and most music gets there in the first half of the window.
-  const framed = new FramedPeaks(HOP / 2);
-  for (let at = from; at < from + window; at += STABILITY_PIECE) {
-    pushKept(framed, kept, at, Math.min(from + window, at + STABILITY_PIECE));
-    if (Number.isFinite(enough) && at + STABILITY_PIECE < from + window) {
-      count(framed.peaksSoFar(), f0 + framed.frames - SETTLED_FRAMES);
-      if (shared.size >= enough * own.size) return { share: shared.size / own.size, exact: false };
+      if (t >= this.lo && t < this.hi && t < before && this.own.has(h)) this.shared.add(h);
     }
   }
-  count(framed.finish(), Number.POSITIVE_INFINITY);
-  return { share: shared.size / own.size, exact: true };
 }
 
 /** Samples per piece of the stability window between early checks: 2 s. */

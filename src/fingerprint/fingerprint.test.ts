@@ -316,6 +316,46 @@ describe("phaseStability", () => {
     const rain = () => fingerprint(makeRain({ seconds: 48, seed: 61 }));
     expect(rain().phaseStability!(STABLE_PHASE)).toBe(rain().phaseStability!());
   });
+
+  it("measured a piece at a time (stabilityStep), gives what it gives in one call", () => {
+    const cases = [
+      { make: () => fingerprint(makeMusic({ seconds: 48, seed: 62 })), enough: STABLE_PHASE },
+      { make: () => fingerprint(makeMusic({ seconds: 48, seed: 62 })), enough: Number.POSITIVE_INFINITY },
+      { make: () => fingerprint(makeRain({ seconds: 48, seed: 61 })), enough: STABLE_PHASE },
+    ];
+    for (const { make, enough } of cases) {
+      const whole = make().phaseStability!(enough);
+      // Stepped to the end.
+      const stepped = make();
+      let steps = 0;
+      while (stepped.stabilityStep!(enough)) steps++;
+      expect(steps).toBeGreaterThan(0);
+      expect(stepped.phaseStability!(enough)).toBe(whole);
+      // Two steps, then the rest in one call.
+      const resumed = make();
+      resumed.stabilityStep!(enough);
+      resumed.stabilityStep!(enough);
+      expect(resumed.phaseStability!(enough)).toBe(whole);
+    }
+    // Steps for another threshold do not leak into this one's answer.
+    const fp = fingerprint(makeMusic({ seconds: 48, seed: 62 }));
+    fp.stabilityStep!(STABLE_PHASE);
+    expect(fp.phaseStability!()).toBe(fingerprint(makeMusic({ seconds: 48, seed: 62 })).phaseStability!());
+  });
+
+  it("is advanced by matchPhases while the first lookup waits", async () => {
+    const fp = fingerprint(makeMusic({ seconds: 48, seed: 62 }));
+    let steps = 0;
+    await matchPhases(
+      fp,
+      async (_query, whileWaiting) => {
+        while (whileWaiting?.()) steps++;
+        return [];
+      },
+      (key: string) => key,
+    );
+    expect(steps).toBeGreaterThan(0);
+  });
 });
 
 describe.each(DRIVERS)("rarestKeysInDatabase (%s)", (driver) => {

@@ -221,7 +221,10 @@ function speedModes(h: Hits): number[] {
 function bestLine(h: Hits, modes: number[], bin: number): { a: number; b: number; votes: number } {
   const minB = -MAX_SPEED * h.maxTq - bin;
   const bins = Math.ceil((h.maxTr + bin - minB) / bin) + 2;
-  const hist = new Int32Array(bins);
+  // Two histograms, even hits in one and odd in the other, summed when read. On a true match most hits
+  // fall in one bin, and with a single histogram each increment would wait for the previous one's store.
+  const even = new Int32Array(bins);
+  const odd = new Int32Array(bins);
   let best = { a: 1, b: 0, votes: 0 };
   const { tq, tr, n } = h;
   const seen = new Set<number>();
@@ -230,12 +233,21 @@ function bestLine(h: Hits, modes: number[], bin: number): { a: number; b: number
       const key = Math.round(a / SPEED_STEP);
       if (seen.has(key) || a < MIN_SPEED || a > MAX_SPEED) continue;
       seen.add(key);
-      hist.fill(0);
+      even.fill(0);
+      odd.fill(0);
       // The value is positive (minB lies below every tr − a·tq), so truncation is Math.floor.
-      for (let i = 0; i < n; i++) hist[(((tr[i] as number) - a * (tq[i] as number) - minB) / bin) | 0]!++;
+      let i = 0;
+      for (; i + 1 < n; i += 2) {
+        even[(((tr[i] as number) - a * (tq[i] as number) - minB) / bin) | 0]!++;
+        odd[(((tr[i + 1] as number) - a * (tq[i + 1] as number) - minB) / bin) | 0]!++;
+      }
+      if (i < n) even[(((tr[i] as number) - a * (tq[i] as number) - minB) / bin) | 0]!++;
+      let prev = (even[0] as number) + (odd[0] as number);
       for (let k = 0; k + 1 < bins; k++) {
-        const votes = (hist[k] as number) + (hist[k + 1] as number);
+        const next = (even[k + 1] as number) + (odd[k + 1] as number);
+        const votes = prev + next;
         if (votes > best.votes) best = { a, b: minB + (k + 1) * bin, votes };
+        prev = next;
       }
     }
   }
@@ -308,17 +320,26 @@ export function align(probes: QueryProbes, table: ReferenceTable): Alignment | n
  * every repetition), low for one recording (only one offset lines everything up).
  */
 function runnerUp(h: Hits, a: number, b: number, inliers: number): number {
-  const votes = new Map<number, Set<number>>();
-  for (let i = 0; i < h.n; i++) {
-    const off = (h.tr[i] as number) - a * (h.tq[i] as number) - b;
-    if (Math.abs(off) < RUNNER_UP_GAP) continue;
-    const bin = Math.round(off / (2 * INLIER_TOL));
-    const set = votes.get(bin) ?? new Set<number>();
-    set.add(h.triplet[i] as number);
-    votes.set(bin, set);
-  }
+  const { tq, tr, triplet, n } = h;
+  const width = 2 * INLIER_TOL;
+  // Offsets tr − a·tq − b lie in [−a·maxTq − b, maxTr − b] (a > 0), and rounding keeps the order: the bins.
+  const lo = Math.round((-a * h.maxTq - b) / width);
+  const bins = Math.round((h.maxTr - b) / width) - lo + 1;
+  // Distinct triplets per offset bin. Hits come in probe order, so a triplet's hits are consecutive
+  // (collectHits): a triplet is new to a bin when it differs from the last one the bin saw.
+  const last = new Int32Array(bins).fill(-1);
+  const distinct = new Int32Array(bins);
   let best = 0;
-  for (const set of votes.values()) best = Math.max(best, set.size);
+  for (let i = 0; i < n; i++) {
+    const off = (tr[i] as number) - a * (tq[i] as number) - b;
+    if (Math.abs(off) < RUNNER_UP_GAP) continue;
+    const bin = Math.round(off / width) - lo;
+    const t = triplet[i] as number;
+    if (last[bin] === t) continue;
+    last[bin] = t;
+    const d = ++distinct[bin]!;
+    if (d > best) best = d;
+  }
   return Math.round((best / inliers) * 1000) / 1000;
 }
 

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.js";
 import { rowsOf } from "../db/client.js";
@@ -139,7 +140,7 @@ export async function lookupFingerprint(
 ): Promise<MatchOf<StoredMatchKey>[]> {
   return matchPhases(
     fp,
-    (q) => lookUpPhase(db, q, opts),
+    (q, whileWaiting) => lookUpPhase(db, q, opts, whileWaiting),
     (key) => key.uploadId,
   );
 }
@@ -197,20 +198,39 @@ export function phase1Statement(all: readonly number[], excludedUploadId: string
       limit ${CANDIDATES}`;
 }
 
-/** Phase 1 ({@link phase1Statement}) and 2 against the database for one frame phase of a query. */
-async function lookUpPhase(db: Db, fp: QueryPhase, opts: LookupOptions): Promise<MatchOf<StoredMatchKey>[]> {
+/**
+ * Phase 1 ({@link phase1Statement}) and 2 against the database for one frame phase of a query. While the
+ * statement is on the server, after the probes, `whileWaiting` is called (one piece of work per call, until
+ * it returns false or the answer is in).
+ */
+async function lookUpPhase(
+  db: Db,
+  fp: QueryPhase,
+  opts: LookupOptions,
+  whileWaiting?: () => boolean,
+): Promise<MatchOf<StoredMatchKey>[]> {
   const all = queryKeys(fp);
   if (all.length === 0) return [];
   const counting = db.execute(phase1Statement(all, opts.excludeUploadId ?? "")).then((r) => r);
-  // Handled by the await below; without a handler now, a failure arriving while the probes are computed
-  // would be an unhandled rejection, which ends the process.
-  counting.catch(() => {});
+  // Set once the answer (or a failure) is in. The failure itself is handled by the await below; this handler
+  // also keeps it from being an unhandled rejection, which would end the process, if it arrives earlier.
+  let answered = false;
+  counting.then(
+    () => {
+      answered = true;
+    },
+    () => {
+      answered = true;
+    },
+  );
   // The probes are needed only if there are candidates, but computing them while the server works costs
   // nothing. The statement must be on the wire first: through drizzle, postgres.js writes it only after a
   // few turns of the event loop (three were enough, measured; one was not). If it is not out yet, the
   // probes are merely not overlapped.
-  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+  for (let turn = 0; turn < 3; turn++) await nextTurn();
   const probes = queryProbes(fp.peakList);
+  // Each turn of the event loop lets the answer in; a piece of work takes about a millisecond.
+  while (!answered && whileWaiting?.()) await nextTurn();
   const counted = rowsOf<{ id: number; hits: number }>(await counting);
   const chosen = topCandidates(new Map(counted.map((c) => [Number(c.id), Number(c.hits)])));
   if (chosen.length === 0) return [];
