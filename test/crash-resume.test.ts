@@ -20,7 +20,7 @@ import { startWorker } from "../src/jobs/kinds.js";
 import { encodeWav, makeSignal } from "./harness/audio.js";
 import { expectRenditionOf } from "./harness/c2pa.js";
 import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
-import { eventually, multipart } from "./harness/http.js";
+import { eventually, multipart, okBytes } from "./harness/http.js";
 
 const CHILD = path.resolve("test/harness/child.ts");
 
@@ -202,7 +202,7 @@ describe("the embedded server killed with SIGKILL and started again", () => {
       }, "the upload to be decided after the restart");
       expect(record).toMatchObject({ id, status: "decided", metadata: { title: "Kept" } });
       const audio = await fetch(`${url2}/v1/uploads/${id}/rendition`, { headers: auth });
-      await expectRenditionOf(new Uint8Array(await audio.arrayBuffer()), wav, "wav", dir);
+      await expectRenditionOf(await okBytes(audio, "rendition"), wav, "wav", dir);
     } finally {
       second.child.kill("SIGTERM");
       await second.exited;

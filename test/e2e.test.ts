@@ -23,7 +23,7 @@ import {
 } from "./harness/audio.js";
 import { expectRenditionOf } from "./harness/c2pa.js";
 import { DRIVERS, freshPostgresDatabase } from "./harness/deps.js";
-import { eventually, multipart } from "./harness/http.js";
+import { eventually, multipart, okBytes } from "./harness/http.js";
 
 interface Received {
   headers: IncomingMessage["headers"];
@@ -152,7 +152,7 @@ describe.each(DRIVERS)("end to end over HTTP (%s)", (driver) => {
       expect(Math.abs(decoded.durationS - 4)).toBeLessThan(0.1);
       expect(record.signals.stats!.data.integratedLoudnessLufs).toBeGreaterThan(-30);
       const audio = await api(`/v1/uploads/${id}/rendition`);
-      await expectRenditionOf(new Uint8Array(await audio.arrayBuffer()), c.bytes, record.file.format, dir);
+      await expectRenditionOf(await okBytes(audio, `${c.name} rendition`), c.bytes, record.file.format, dir);
     }
 
     const decided = await eventually(

@@ -26,19 +26,29 @@ export function multipart(
   return form;
 }
 
-/** Waits until `check` returns a value other than undefined, polling; throws with `what` on timeout. */
+/**
+ * Waits until `check` returns a value other than undefined, polling; throws with `what` on timeout. The
+ * pause between polls grows from 50 ms to 500 ms: a check that calls the API must stay well under the
+ * default rate limit (600 requests a minute per account) however slow the machine is.
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
   timeoutMs = 30_000,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
-  for (;;) {
+  for (let pause = 50; ; pause = Math.min(500, pause * 1.5)) {
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, pause));
   }
+}
+
+/** The body of a response that must be 200; otherwise fails with the status and what the server said. */
+export async function okBytes(res: Response, what: string): Promise<Uint8Array> {
+  if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status} ${await res.text()}`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
 /** Uploads `body` through the API, checks that it was accepted (202), and returns the upload's id. */
