@@ -47,6 +47,9 @@
  *    donors lack have count 1 (so members' rarest keys are mostly their own, which makes finding them
  *    easy), and a query's keys that the donors hold all have long posting lists (so phase 1 tends to hit
  *    the row budget: an upper bound on its work rather than a typical case).
+ *    `--mixes N` adds N donors made by mixing two donor files (`donorMixes`): their triplets take hash values
+ *    neither file has alone, which widens the vocabulary. bench/fingerprint/vocabulary.ts compares both kinds
+ *    of synthetic index with the corpus references indexed as they are, at the corpus's size.
  * 4. At each size: warms up with a few donor queries, then times `lookupFingerprint(db, fp)` for every
  *    member query (the member's mp3-64k variant; its original is indexed) and every non-member query,
  *    once each, sequentially. `db.execute` is wrapped, and phase 1's statement (which reads the counts of
@@ -85,12 +88,15 @@ import { parseArgs } from "node:util";
 import type { SQL, SQLWrapper } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import postgres from "postgres";
+import { decodeAudio } from "../../src/audio/decode/index.js";
+import { openAudioFile } from "../../src/audio/open.js";
 import { type Database, type Db, openDatabase, rowsOf } from "../../src/db/client.js";
 import { anchorFrame, FRAMES_PER_SECOND, packTime, spanFrames } from "../../src/fingerprint/extract.js";
 import {
   CANDIDATES,
   FINGERPRINT_ALGORITHM,
   type Fingerprint,
+  fingerprintChunks,
   fingerprintFile,
   MAX_PHASE1_KEYS,
   MAX_QUERY_KEYS,
@@ -113,6 +119,8 @@ const DONORS_PER_TRACK = 4;
 const TRACK_MIN_S = 210;
 const TRACK_MAX_S = 294;
 const WARMUP_QUERIES = 5;
+/** A donor mix (--mixes) is this many seconds of two donor files played together, from their starts. */
+const MIX_S = 90;
 /** Time kept back at the end of the budget (dropping the database, printing). */
 const RESERVE_S = 90;
 /** Estimates of a step's time from the previous one are multiplied by this (the machine is shared). */
@@ -263,6 +271,83 @@ async function chooseSources(
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Donor mixes (--mixes)
+
+/** The first `seconds` of a file as mono samples (channels averaged), at the file's own rate. */
+async function monoStart(
+  file: string,
+  seconds: number,
+): Promise<{ samples: Float32Array; sampleRate: number }> {
+  const limits = { maxDurationS: 4 * 3600 };
+  const { source, probe } = await openAudioFile(file, limits);
+  const parts: Float32Array[] = [];
+  let n = 0;
+  let sampleRate = 0;
+  for await (const chunk of decodeAudio(source, probe, limits)) {
+    sampleRate = chunk.sampleRate;
+    const len = chunk.channels[0]?.length ?? 0;
+    const mono = new Float32Array(len);
+    for (const c of chunk.channels)
+      for (let i = 0; i < len; i++) mono[i]! += (c[i] as number) / chunk.channels.length;
+    parts.push(mono);
+    n += len;
+    if (n >= seconds * sampleRate) break;
+  }
+  const samples = new Float32Array(Math.min(n, Math.round(seconds * sampleRate)));
+  let o = 0;
+  for (const p of parts) {
+    const take = Math.min(p.length, samples.length - o);
+    samples.set(p.subarray(0, take), o);
+    o += take;
+  }
+  return { samples, sampleRate };
+}
+
+/**
+ * Fingerprints of `count` mixes of two different donor files each (the first {@link MIX_S} s of both, at half
+ * gain, summed), pairs drawn at random among files of the same sample rate. A mix's peaks combine two
+ * recordings', so its triplets take hash values neither file has alone, with the statistics of real music:
+ * donor material that widens the synthetic index's hash vocabulary without reusing query audio.
+ */
+export async function donorMixes(
+  files: readonly string[],
+  count: number,
+  rand: () => number,
+): Promise<Fingerprint[]> {
+  const cache = new Map<string, { samples: Float32Array; sampleRate: number }>();
+  const audioOf = async (f: string) => {
+    const had = cache.get(f);
+    if (had) return had;
+    const a = await monoStart(f, MIX_S);
+    cache.set(f, a);
+    return a;
+  };
+  const out: Fingerprint[] = [];
+  for (let tries = 0; out.length < count && tries < count * 10; tries++) {
+    const i = Math.floor(rand() * files.length);
+    const j = Math.floor(rand() * files.length);
+    if (i === j) continue;
+    const [a, b] = await Promise.all([audioOf(files[i] as string), audioOf(files[j] as string)]);
+    if (a.sampleRate !== b.sampleRate) continue;
+    const n = Math.min(a.samples.length, b.samples.length);
+    const mix = new Float32Array(n);
+    for (let k = 0; k < n; k++) mix[k] = 0.5 * ((a.samples[k] as number) + (b.samples[k] as number));
+    const rate = a.sampleRate;
+    out.push(
+      await fingerprintChunks(
+        (async function* () {
+          for (let k = 0; k < n; k += rate) yield { sampleRate: rate, channels: [mix.subarray(k, k + rate)] };
+        })(),
+      ),
+    );
+    if (out.length % 25 === 0) log(`fingerprinted ${out.length}/${count} donor mixes`);
+  }
+  if (out.length < count)
+    throw new CliError(`only ${out.length} of ${count} donor mixes: too few donors of one rate`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Synthetic tracks
 
 interface Window {
@@ -272,7 +357,7 @@ interface Window {
   frame0: number;
 }
 
-class TrackMaker {
+export class TrackMaker {
   private readonly byDonor: Window[][];
   private readonly mark = new Uint8Array(1 << 23);
   private distinctBuf = new Uint32Array(65536);
@@ -297,12 +382,21 @@ class TrackMaker {
       throw new Error("donor fingerprints have no hashes");
   }
 
-  /** One synthetic track: hashes, times (anchor-ordered), duration; plus its distinct hashes. */
-  make(): { hashes: Uint32Array; times: Uint32Array; durationS: number; distinct: Uint32Array } {
+  /**
+   * One synthetic track: hashes, times (anchor-ordered), duration; plus its distinct hashes. Its length is
+   * drawn from {@link TRACK_MIN_S}–{@link TRACK_MAX_S} unless given (bench/fingerprint/vocabulary.ts).
+   */
+  make(lengthS?: number): {
+    hashes: Uint32Array;
+    times: Uint32Array;
+    durationS: number;
+    distinct: Uint32Array;
+  } {
     const usable = this.byDonor.map((w, d) => (w.length > 0 ? d : -1)).filter((d) => d >= 0);
     const picked = shuffled(usable, this.rand).slice(0, DONORS_PER_TRACK);
     const durS = TRACK_MIN_S + this.rand() * (TRACK_MAX_S - TRACK_MIN_S);
-    const slots = Math.round((durS * FRAMES_PER_SECOND) / WINDOW_FRAMES);
+    // The draw happens either way, so that a given length leaves the rest of the random sequence as it was.
+    const slots = Math.max(1, Math.round(((lengthS ?? durS) * FRAMES_PER_SECOND) / WINDOW_FRAMES));
     const chosen: Window[] = [];
     let n = 0;
     for (let s = 0; s < slots; s++) {
@@ -946,6 +1040,7 @@ async function main(): Promise<void> {
       corpus: { type: "string", default: "/tmp/earmark-fp-corpus" },
       queries: { type: "string", default: "30" },
       donors: { type: "string", default: "40" },
+      mixes: { type: "string", default: "0" },
       url: { type: "string", default: `postgres://postgres@127.0.0.1:5432/${DB_NAME}` },
       "budget-min": { type: "string", default: "35" },
       "min-free-gb": { type: "string", default: "25" },
@@ -959,7 +1054,7 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       "usage: tsx bench/fingerprint/lookup.ts [--max-tracks 100000] [--sizes 1000,10000,100000]\n" +
-        "  [--corpus /tmp/earmark-fp-corpus] [--queries 30] [--donors 40] [--budget-min 35] [--min-free-gb 25]\n" +
+        "  [--corpus /tmp/earmark-fp-corpus] [--queries 30] [--donors 40] [--mixes 0] [--budget-min 35] [--min-free-gb 25]\n" +
         `  [--url postgres://postgres@127.0.0.1:5432/${DB_NAME}] [--seed 1] [--passes 1] [--keep]\n`,
     );
     return;
@@ -967,6 +1062,8 @@ async function main(): Promise<void> {
   const maxTracks = Number(values["max-tracks"]);
   const nQueries = Number(values.queries);
   const nDonors = Number(values.donors);
+  const nMixes = Number(values.mixes);
+  if (!Number.isInteger(nMixes) || nMixes < 0) throw new CliError("--mixes must be a whole number ≥ 0");
   const nPasses = Number(values.passes);
   const budgetS = Number(values["budget-min"]) * 60;
   const minFree = Number(values["min-free-gb"]) * GB;
@@ -1032,6 +1129,15 @@ async function main(): Promise<void> {
     donorFps.push(await fpOf(d.file));
     tick();
   }
+  const realDonors = donorFps.length;
+  if (nMixes > 0)
+    donorFps.push(
+      ...(await donorMixes(
+        src.donors.map((d) => d.file),
+        nMixes,
+        rand,
+      )),
+    );
   const fingerprintS = (performance.now() - fpStart) / 1000;
   const donorHours = donorFps.reduce((s, f) => s + f.durationS, 0) / 3600;
   const donorHashRate = donorFps.reduce((s, f) => s + f.hashes.length, 0) / (donorHours * 3600);
@@ -1321,13 +1427,16 @@ async function main(): Promise<void> {
       "anchor times re-based to stay monotonic;",
   );
   out.push(
-    `  donors: ${donorFps.length} further corpus references, ${(donorHours * 60).toFixed(1)} min of audio, ` +
+    `  donors: ${realDonors} further corpus references` +
+      (nMixes > 0 ? ` and ${nMixes} mixes of two of them (first ${MIX_S} s of each, half gain)` : "") +
+      `, ${(donorHours * 60).toFixed(1)} min of audio, ` +
       `${donorHashRate.toFixed(1)} hashes/s. Members, non-members and donors are disjoint (${src.note}).`,
   );
   out.push(
     "  Caveat: the synthetic tracks hold only the donors' distinct hash values, each in a few per cent of all tracks, so " +
       "the count table is much smaller than a real catalogue's, members' own hashes mostly have count 1, and phase 1 " +
-      "tends to hit its row budget (an upper bound on its work).",
+      "tends to hit its row budget (an upper bound on its work). bench/fingerprint/vocabulary.ts measures how far " +
+      "this is from the corpus itself indexed (--mixes widens the vocabulary).",
   );
   const byVariant = src.members.filter((m) => m.queryIsVariant).length;
   out.push(
@@ -1640,7 +1749,8 @@ async function main(): Promise<void> {
     members: memberQueries.length,
     membersByVariant: src.members.filter((m) => m.queryIsVariant).length,
     nonMembers: nonMemberQueries.length,
-    donors: donorFps.length,
+    donors: realDonors,
+    donorMixes: nMixes,
     donorMinutes: donorHours * 60,
     synthetic: {
       windowFrames: WINDOW_FRAMES,
