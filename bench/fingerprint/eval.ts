@@ -78,6 +78,11 @@ interface ColumnResult {
   nonMemberFalse: { count: number; n: number; ids: string[] };
   hardNegative: Record<HardNegativeKind | "all", { count: number; n: number; ids: string[] }>;
   hardNegativeAnySame: number;
+  /**
+   * Hard negatives that come back as the issue asks: their partner among the matches as shared material
+   * (and not as the same recording); `ids` are the queries that do not.
+   */
+  hardNegativeShared: Record<HardNegativeKind | "all", { count: number; n: number; ids: string[] }>;
   misses: Record<string, string[]>;
   speedXRealtimeMedian: number;
   indexBytes: number;
@@ -141,6 +146,12 @@ async function evaluate(
       all: { count: 0, n: 0, ids: [] },
     },
     hardNegativeAnySame: 0,
+    hardNegativeShared: {
+      soundfont: { count: 0, n: 0, ids: [] },
+      stem: { count: 0, n: 0, ids: [] },
+      loop: { count: 0, n: 0, ids: [] },
+      all: { count: 0, n: 0, ids: [] },
+    },
     misses: {},
     speedXRealtimeMedian: Number.NaN,
     indexBytes: 0,
@@ -188,6 +199,12 @@ async function evaluate(
         }
       }
       if (same.length > 0) res.hardNegativeAnySame++;
+      const shared = !hit && matches.some((x) => x.id === q.pairedIndexId && x.verdict === "shared-material");
+      for (const cell of [res.hardNegativeShared[q.pairKind], res.hardNegativeShared.all]) {
+        cell.n++;
+        if (shared) cell.count++;
+        else cell.ids.push(q.id);
+      }
     }
     done++;
     if (done % 250 === 0) process.stderr.write(`[eval] ${fp.name}: ${done}/${queries.length} queries\n`);
@@ -221,6 +238,12 @@ function printTable(cols: ColumnResult[], transforms: string[]): string {
     rows.push([
       `hard neg. as same-recording: ${k}`,
       ...cols.map((c) => `${c.hardNegative[k].count} of ${c.hardNegative[k].n}`),
+    ]);
+  }
+  for (const k of ["soundfont", "stem", "loop", "all"] as const) {
+    rows.push([
+      `hard neg. as shared material with its partner: ${k}`,
+      ...cols.map((c) => `${c.hardNegativeShared[k].count} of ${c.hardNegativeShared[k].n}`),
     ]);
   }
   rows.push([
@@ -308,6 +331,13 @@ async function main(): Promise<void> {
       `${nonMembers} non-members, ${mm.pairs.length} hard-negative pairs, ${queries.length} queries\n\n`,
   );
   process.stdout.write(`${printTable(cols, transforms)}\n\n`);
+  for (const c of cols) {
+    const missing = c.hardNegativeShared.all.ids;
+    if (missing.length > 0)
+      process.stdout.write(
+        `${c.name}: hard negatives not reported as shared material: ${missing.join(", ")}\n`,
+      );
+  }
   process.stdout.write(`run time ${elapsed.toFixed(1)} s\n`);
   const json = {
     corpus: dir,
