@@ -91,6 +91,23 @@ interface ColumnResult {
   querySeconds: number;
 }
 
+type PerKind = ColumnResult["hardNegative"];
+const HARD_NEGATIVE_CELLS = ["soundfont", "stem", "loop", "all"] as const;
+
+function perKind(): PerKind {
+  const cell = () => ({ count: 0, n: 0, ids: [] as string[] });
+  return { soundfont: cell(), stem: cell(), loop: cell(), all: cell() };
+}
+
+/** Counts one hard-negative query in its kind's cell and in "all"; `listed` goes to both cells' ids. */
+function tally(cells: PerKind, kind: HardNegativeKind, counted: boolean, listed: string | null): void {
+  for (const cell of [cells[kind], cells.all]) {
+    cell.n++;
+    if (counted) cell.count++;
+    if (listed !== null) cell.ids.push(listed);
+  }
+}
+
 function buildQueries(m: Manifest, dir: string, refIds: Set<string>): Query[] {
   const qs: Query[] = [];
   for (const v of m.variants) {
@@ -139,19 +156,9 @@ async function evaluate(
     recall: Object.fromEntries(transforms.map((t) => [t, { hit: 0, n: 0 }])),
     recallAll: { hit: 0, n: 0 },
     nonMemberFalse: { count: 0, n: 0, ids: [] },
-    hardNegative: {
-      soundfont: { count: 0, n: 0, ids: [] },
-      stem: { count: 0, n: 0, ids: [] },
-      loop: { count: 0, n: 0, ids: [] },
-      all: { count: 0, n: 0, ids: [] },
-    },
+    hardNegative: perKind(),
     hardNegativeAnySame: 0,
-    hardNegativeShared: {
-      soundfont: { count: 0, n: 0, ids: [] },
-      stem: { count: 0, n: 0, ids: [] },
-      loop: { count: 0, n: 0, ids: [] },
-      all: { count: 0, n: 0, ids: [] },
-    },
+    hardNegativeShared: perKind(),
     misses: {},
     speedXRealtimeMedian: Number.NaN,
     indexBytes: 0,
@@ -191,20 +198,10 @@ async function evaluate(
       }
     } else if (q.kind === "hard-negative" && q.pairKind) {
       const hit = same.some((x) => x.id === q.pairedIndexId);
-      for (const cell of [res.hardNegative[q.pairKind], res.hardNegative.all]) {
-        cell.n++;
-        if (hit) {
-          cell.count++;
-          cell.ids.push(q.id);
-        }
-      }
+      tally(res.hardNegative, q.pairKind, hit, hit ? q.id : null);
       if (same.length > 0) res.hardNegativeAnySame++;
       const shared = !hit && matches.some((x) => x.id === q.pairedIndexId && x.verdict === "shared-material");
-      for (const cell of [res.hardNegativeShared[q.pairKind], res.hardNegativeShared.all]) {
-        cell.n++;
-        if (shared) cell.count++;
-        else cell.ids.push(q.id);
-      }
+      tally(res.hardNegativeShared, q.pairKind, shared, shared ? null : q.id);
     }
     done++;
     if (done % 250 === 0) process.stderr.write(`[eval] ${fp.name}: ${done}/${queries.length} queries\n`);
@@ -234,17 +231,14 @@ function printTable(cols: ColumnResult[], transforms: string[]): string {
     "false matches, non-members",
     ...cols.map((c) => `${c.nonMemberFalse.count} of ${c.nonMemberFalse.n}`),
   ]);
-  for (const k of ["soundfont", "stem", "loop", "all"] as const) {
-    rows.push([
-      `hard neg. as same-recording: ${k}`,
-      ...cols.map((c) => `${c.hardNegative[k].count} of ${c.hardNegative[k].n}`),
-    ]);
-  }
-  for (const k of ["soundfont", "stem", "loop", "all"] as const) {
-    rows.push([
-      `hard neg. as shared material with its partner: ${k}`,
-      ...cols.map((c) => `${c.hardNegativeShared[k].count} of ${c.hardNegativeShared[k].n}`),
-    ]);
+  const hardNegativeRows = [
+    ["as same-recording", (c: ColumnResult) => c.hardNegative],
+    ["as shared material with its partner", (c: ColumnResult) => c.hardNegativeShared],
+  ] as const;
+  for (const [what, cells] of hardNegativeRows) {
+    for (const k of HARD_NEGATIVE_CELLS) {
+      rows.push([`hard neg. ${what}: ${k}`, ...cols.map((c) => `${cells(c)[k].count} of ${cells(c)[k].n}`)]);
+    }
   }
   rows.push([
     "extraction speed (x real time, median)",
