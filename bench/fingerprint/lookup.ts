@@ -88,8 +88,6 @@ import { parseArgs } from "node:util";
 import type { SQL, SQLWrapper } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import postgres from "postgres";
-import { decodeAudio } from "../../src/audio/decode/index.js";
-import { openAudioFile } from "../../src/audio/open.js";
 import { type Database, type Db, openDatabase, rowsOf } from "../../src/db/client.js";
 import { anchorFrame, FRAMES_PER_SECOND, packTime, spanFrames } from "../../src/fingerprint/extract.js";
 import {
@@ -108,8 +106,9 @@ import {
   topCandidates,
 } from "../../src/fingerprint/index.js";
 import { encodeHashes, lookupFingerprint, phase1Statement } from "../../src/fingerprint/store.js";
+import { mixToMono } from "../../src/watermark/pattern.js";
 // mulberry32, the tests' seeded generator: a rerun builds the same index.
-import { rng } from "../../test/harness/audio.js";
+import { decodeFile, rng } from "../../test/harness/audio.js";
 import type { Manifest } from "./corpus.js";
 
 const DB_NAME = "earmark_fp_bench";
@@ -147,7 +146,7 @@ function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
 }
 
 /** Nearest-rank percentile. */
-function pct(xs: readonly number[], p: number): number {
+export function pct(xs: readonly number[], p: number): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
@@ -273,34 +272,15 @@ async function chooseSources(
 // ---------------------------------------------------------------------------------------------------------
 // Donor mixes (--mixes)
 
-/** The first `seconds` of a file as mono samples (channels averaged), at the file's own rate. */
+/** The first `seconds` of a file as mono samples (the channels' mean), at the file's own rate. */
 async function monoStart(
   file: string,
   seconds: number,
 ): Promise<{ samples: Float32Array; sampleRate: number }> {
-  const limits = { maxDurationS: 4 * 3600 };
-  const { source, probe } = await openAudioFile(file, limits);
-  const parts: Float32Array[] = [];
-  let n = 0;
-  let sampleRate = 0;
-  for await (const chunk of decodeAudio(source, probe, limits)) {
-    sampleRate = chunk.sampleRate;
-    const len = chunk.channels[0]?.length ?? 0;
-    const mono = new Float32Array(len);
-    for (const c of chunk.channels)
-      for (let i = 0; i < len; i++) mono[i]! += (c[i] as number) / chunk.channels.length;
-    parts.push(mono);
-    n += len;
-    if (n >= seconds * sampleRate) break;
-  }
-  const samples = new Float32Array(Math.min(n, Math.round(seconds * sampleRate)));
-  let o = 0;
-  for (const p of parts) {
-    const take = Math.min(p.length, samples.length - o);
-    samples.set(p.subarray(0, take), o);
-    o += take;
-  }
-  return { samples, sampleRate };
+  const { channels, sampleRate } = await decodeFile(await readFile(file));
+  const mono = new Float64Array(Math.min(channels[0]?.length ?? 0, Math.round(seconds * sampleRate)));
+  mixToMono(channels, mono);
+  return { samples: Float32Array.from(mono), sampleRate };
 }
 
 /**

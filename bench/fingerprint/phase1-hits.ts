@@ -6,8 +6,8 @@
  *   npx tsx bench/fingerprint/phase1-hits.ts [--corpus /tmp/earmark-fp-corpus]
  *
  * The index is the evaluation's (bench/fingerprint/eval.ts): every reference plus the indexed side of each
- * hard-negative pair, held in memory with the counts phase 1 reads. Each query goes through phase 1's rules
- * (src/fingerprint/index.ts: `queryKeys`, `rarestKeys`, `topCandidates`; at most 8 candidates). Queries:
+ * hard-negative pair, in a `MemoryIndex`; each query goes through its phase 1 (`MemoryIndex.phase1`, then
+ * `topCandidates`: at most 8 candidates). Queries:
  * - every transformed variant on disk (variants/<transform>/<id>.wav): the reference's hits and rank;
  * - every hard-negative query (the manifest's pairs): its partner's hits and rank. The evaluation asks these
  *   to come back as shared material, so the partner must be aligned;
@@ -18,14 +18,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  CANDIDATES,
-  fingerprintFile,
-  queryKeys,
-  rarestKeys,
-  topCandidates,
-} from "../../src/fingerprint/index.js";
+import { CANDIDATES, fingerprintFile, MemoryIndex, topCandidates } from "../../src/fingerprint/index.js";
 import type { Manifest } from "./corpus.js";
+import { pct } from "./lookup.js";
 
 const { values } = parseArgs({ options: { corpus: { type: "string", default: "/tmp/earmark-fp-corpus" } } });
 const corpus = values.corpus;
@@ -36,24 +31,13 @@ const m = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
 const indexed = m.entries.filter((e) => e.role === "reference" || e.role === "hard-negative-index");
 const position = new Map(indexed.map((e, i) => [e.id, i]));
 
-const counts = new Map<number, number>();
-const postings = new Map<number, number[]>();
+const index = new MemoryIndex<number>();
 process.stderr.write(`indexing ${indexed.length} recordings\n`);
-for (const [i, e] of indexed.entries()) {
-  for (const h of new Set((await fingerprintFile(join(corpus, e.file))).hashes)) {
-    counts.set(h, (counts.get(h) ?? 0) + 1);
-    const list = postings.get(h);
-    if (list) list.push(i);
-    else postings.set(h, [i]);
-  }
-}
+for (const [i, e] of indexed.entries()) index.add(i, await fingerprintFile(join(corpus, e.file)));
 
-/** Phase 1 for one file: per indexed recording, its hits on the query's phase-1 keys. */
+/** Phase 1 for one file: per indexed recording (by position in `indexed`), its hits on the query's keys. */
 async function hitsOf(file: string): Promise<Map<number, number>> {
-  const keys = rarestKeys(queryKeys(await fingerprintFile(file)), (k) => counts.get(k) ?? 0);
-  const hits = new Map<number, number>();
-  for (const k of keys) for (const t of postings.get(k) ?? []) hits.set(t, (hits.get(t) ?? 0) + 1);
-  return hits;
+  return index.phase1(await fingerprintFile(file)).hits;
 }
 
 interface Row {
@@ -77,11 +61,6 @@ function rowOf(hits: Map<number, number>, related: number, id: string): Row {
   const aligned = topCandidates(hits).some((c) => c.key === related);
   return { related: mine, rank, bestOther, aligned, id };
 }
-
-const pct = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0;
-};
 
 function summary(name: string, rows: readonly Row[]): string {
   const rel = rows.map((r) => r.related);

@@ -11,7 +11,7 @@
  * - every reference as a donor;
  * - every reference plus `--mixes` two-file mixes of them (`donorMixes`, the bench's `--mixes`).
  * The non-member queries (corpus role "non-member", never in any index) are then looked up against each
- * index in memory, with phase 1's rules (src/fingerprint/index.ts: `queryKeys`, `rarestKeys`,
+ * index in memory (`MemoryIndex.phase1`, the evaluation's phase 1: `queryKeys`, `rarestKeys`,
  * `topCandidates`), and the script prints per index: distinct hash values (the count table's rows), index
  * rows per value, and per query the share of its keys the index holds, the posting rows of phase 1's keys,
  * the hits of the best candidate (all chance: no query is in the index) and the candidates phase 2 would
@@ -28,81 +28,46 @@ import {
   CANDIDATES,
   type Fingerprint,
   fingerprintFile,
+  MemoryIndex,
   queryKeys,
-  rarestKeys,
+  type ReferenceFingerprint,
   topCandidates,
 } from "../../src/fingerprint/index.js";
 import { rng } from "../../test/harness/audio.js";
 import type { Manifest } from "./corpus.js";
-import { donorMixes, TrackMaker } from "./lookup.js";
+import { donorMixes, pct, TrackMaker } from "./lookup.js";
 
-interface Track {
-  distinct: Uint32Array;
-  durationS: number;
+/** The tracks in a {@link MemoryIndex}, by position, and their hours of audio. */
+function indexOf(tracks: readonly ReferenceFingerprint[]): { index: MemoryIndex<number>; hours: number } {
+  const index = new MemoryIndex<number>();
+  for (const [i, t] of tracks.entries()) index.add(i, t);
+  return { index, hours: tracks.reduce((s, t) => s + t.durationS, 0) / 3600 };
 }
 
-/** An in-memory index: per hash value the tracks holding it (CSR over typed arrays). */
-class Index {
-  readonly df = new Int32Array(1 << 23);
-  readonly tracks: number;
-  readonly hours: number;
-  readonly rows: number;
-  readonly values: number;
-  private readonly start = new Int32Array((1 << 23) + 1);
-  private readonly postings: Int32Array;
-  constructor(list: readonly Track[]) {
-    this.tracks = list.length;
-    this.hours = list.reduce((s, t) => s + t.durationS, 0) / 3600;
-    let rows = 0;
-    for (const t of list) {
-      for (const h of t.distinct) this.df[h]!++;
-      rows += t.distinct.length;
-    }
-    this.rows = rows;
-    let values = 0;
-    for (let h = 0; h < 1 << 23; h++) {
-      this.start[h + 1] = (this.start[h] as number) + (this.df[h] as number);
-      if (this.df[h]) values++;
-    }
-    this.values = values;
-    this.postings = new Int32Array(rows);
-    const fill = this.start.slice(0, 1 << 23);
-    list.forEach((t, i) => {
-      for (const h of t.distinct) this.postings[fill[h]!++] = i;
-    });
-  }
-  tracksWith(h: number): Int32Array {
-    return this.postings.subarray(this.start[h], this.start[h + 1]);
-  }
-}
-
-const pct = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0;
-};
-
-function measure(name: string, index: Index, queries: readonly Fingerprint[]): string {
+function measure(
+  name: string,
+  { index, hours }: { index: MemoryIndex<number>; hours: number },
+  queries: readonly Fingerprint[],
+): string {
   const known: number[] = [];
   const rows: number[] = [];
   const top: number[] = [];
   const aligned: number[] = [];
   for (const q of queries) {
     const keys = queryKeys(q);
-    known.push(keys.filter((k) => index.df[k]! > 0).length / keys.length);
-    const chosen = rarestKeys(keys, (k) => index.df[k] as number);
-    rows.push(chosen.reduce((s, k) => s + (index.df[k] as number), 0));
-    const hits = new Map<number, number>();
-    for (const k of chosen) for (const t of index.tracksWith(k)) hits.set(t, (hits.get(t) ?? 0) + 1);
-    top.push(Math.max(0, ...hits.values()));
-    aligned.push(topCandidates(hits).length);
+    known.push(keys.filter((k) => index.uploadsWith(k) > 0).length / keys.length);
+    const phase1 = index.phase1(q);
+    rows.push(phase1.keys.reduce((s, k) => s + index.uploadsWith(k), 0));
+    top.push(Math.max(0, ...phase1.hits.values()));
+    aligned.push(topCandidates(phase1.hits).length);
   }
   const cells = [
     name,
-    String(index.tracks),
-    index.hours.toFixed(1),
+    String(index.size),
+    hours.toFixed(1),
     index.rows.toLocaleString("en"),
-    index.values.toLocaleString("en"),
-    (index.rows / index.values).toFixed(1),
+    index.hashValues.toLocaleString("en"),
+    (index.rows / index.hashValues).toFixed(1),
     pct(known, 50).toFixed(2),
     `${pct(rows, 50)} / ${pct(rows, 95)}`,
     `${pct(top, 50)} / ${pct(top, 95)} / ${Math.max(...top)}`,
@@ -146,10 +111,6 @@ async function main(): Promise<void> {
   process.stderr.write(`mixing and fingerprinting ${nMixes} donor mixes\n`);
   const mixes = await donorMixes(refIds.map(file), nMixes, rand);
 
-  const asTrack = (fp: Fingerprint): Track => ({
-    distinct: Uint32Array.from(new Set(fp.hashes)),
-    durationS: fp.durationS,
-  });
   const nDonors = Math.min(Number(values.donors), refs.length);
   const pools: [string, Fingerprint[]][] = [
     [`synthetic, ${nDonors} donors (lookup.ts default)`, refs.slice(0, nDonors)],
@@ -161,18 +122,17 @@ async function main(): Promise<void> {
     `Non-member queries: ${queries.length}. Phase 1 as in src/fingerprint/index.ts (≤ ${CANDIDATES} candidates). Same number of tracks and lengths as the real index:`,
   );
   out.push("", ...HEADER);
-  out.push(measure("real: the corpus references", new Index(refs.map(asTrack)), queries));
+  out.push(measure("real: the corpus references", indexOf(refs), queries));
   for (const [name, pool] of pools) {
     const maker = new TrackMaker(pool, rand);
-    out.push(measure(name, new Index(refs.map((r) => maker.make(r.durationS))), queries));
+    out.push(measure(name, indexOf(refs.map((r) => maker.make(r.durationS))), queries));
   }
   out.push("", "Growth, with the bench's ≈4-minute synthetic tracks:", "", ...HEADER);
   for (const [name, pool] of pools) {
     const maker = new TrackMaker(pool, rand);
     for (const n of [100, 1000]) {
-      const tracks: Track[] = [];
-      for (let i = 0; i < n; i++) tracks.push(maker.make());
-      out.push(measure(name, new Index(tracks), queries));
+      const tracks = Array.from({ length: n }, () => maker.make());
+      out.push(measure(name, indexOf(tracks), queries));
     }
   }
   process.stdout.write(`${out.join("\n")}\n`);

@@ -232,11 +232,14 @@ function mergePhases<K>(
 export class MemoryIndex<K> {
   private readonly postings = new Map<number, number[]>();
   private readonly entries: { key: K; ref: ReferenceFingerprint }[] = [];
+  private postingRows = 0;
 
   add(key: K, fp: ReferenceFingerprint): void {
     const id = this.entries.length;
     this.entries.push({ key, ref: { hashes: fp.hashes, times: fp.times, durationS: fp.durationS } });
-    for (const h of new Set(fp.hashes)) {
+    const distinct = new Set(fp.hashes);
+    this.postingRows += distinct.size;
+    for (const h of distinct) {
       const list = this.postings.get(h);
       if (list) list.push(id);
       else this.postings.set(h, [id]);
@@ -245,6 +248,34 @@ export class MemoryIndex<K> {
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** Distinct hash values held (the rows `fingerprint_hash_counts` would have). */
+  get hashValues(): number {
+    return this.postings.size;
+  }
+
+  /** Each recording's distinct hashes, summed (the rows `fingerprint_hashes` would have). */
+  get rows(): number {
+    return this.postingRows;
+  }
+
+  /** How many indexed recordings hold `hash`: the count phase 1 chooses its keys by. */
+  uploadsWith(hash: number): number {
+    return this.postings.get(hash)?.length ?? 0;
+  }
+
+  /**
+   * Phase 1 for one frame phase of a query: its keys ({@link rarestKeys}) and, per indexed recording holding
+   * any of them (by the order `add` saw them, from 0), how many it holds.
+   */
+  phase1(query: Pick<QueryPhase, "hashes">): { keys: number[]; hits: Map<number, number> } {
+    const keys = rarestKeys(queryKeys(query), (k) => this.uploadsWith(k));
+    const hits = new Map<number, number>();
+    for (const h of keys) {
+      for (const id of this.postings.get(h) ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+    }
+    return { keys, hits };
   }
 
   /** Both frame phases, as {@link matchPhases}; matches best first. */
@@ -256,12 +287,7 @@ export class MemoryIndex<K> {
 
   /** Phase 1 and 2 for one frame phase of a query. */
   lookUp(query: QueryPhase): MatchOf<K>[] {
-    const keys = rarestKeys(queryKeys(query), (k) => this.postings.get(k)?.length ?? 0);
-    const counts = new Map<number, number>();
-    for (const h of keys) {
-      for (const id of this.postings.get(h) ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
-    }
-    const candidates = topCandidates(counts).map(
+    const candidates = topCandidates(this.phase1(query).hits).map(
       (c) => this.entries[c.key] as { key: K; ref: ReferenceFingerprint },
     );
     if (candidates.length === 0) return [];
